@@ -10,8 +10,11 @@ estimate starts from zero and no warp is needed.
 The predictor sees ``concat(target, dense_image_warp(source, flow), flow)`` and is a stack of
 convolutions (default filters ``[32, 64, 64, 16]`` with kernel sizes ``[3, 3, 1, 1]``, ReLU)
 followed by a linear 1x1 convolution to 2 channels. That last convolution is float32 (flows keep
-full precision under mixed precision) and zero-initialised, so an untrained estimator returns its
-input flow unchanged.
+full precision under mixed precision) and starts with small random weights (normal, stddev
+``flow_init_stddev``): an untrained estimator changes its input flow by a few hundredths of a
+pixel. Not zero: at exactly zero flow every sample of the warp falls on an integer pixel, where
+the warp's flow gradient is zero by definition (see :mod:`fbnet.ops.warp`), and a zero-initialised
+flow would never start to move.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class FlowEstimator(keras.layers.Layer):
         activation: activation of the hidden convolutions.
         warp_jit_compile: run the warp XLA-compiled (fast on CPU and GPU); ``False`` gives the
             same values with plain TensorFlow ops, for runtimes without XLA.
+        flow_init_stddev: stddev of the initial weights of the final flow convolution; must be
+            > 0 for the flow to train (see above).
 
     Call:
         ``(target, source, flow)`` or ``(target, source)`` with ``target`` and ``source``
@@ -50,9 +55,12 @@ class FlowEstimator(keras.layers.Layer):
         kernel_sizes: Sequence[int] = (3, 3, 1, 1),
         activation: str = "relu",
         warp_jit_compile: bool = True,
+        flow_init_stddev: float = 1e-3,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        if not flow_init_stddev > 0:
+            raise ValueError(f"flow_init_stddev must be > 0, got {flow_init_stddev!r}")
         if len(filters) != len(kernel_sizes):
             raise ValueError(
                 "filters and kernel_sizes must have the same length, got "
@@ -62,13 +70,19 @@ class FlowEstimator(keras.layers.Layer):
         self.kernel_sizes = [int(k) for k in kernel_sizes]
         self.activation = activation
         self.warp_jit_compile = bool(warp_jit_compile)
+        self.flow_init_stddev = float(flow_init_stddev)
         self.concat = keras.layers.Concatenate(axis=-1, name="concat")
         self.hidden = [
             keras.layers.Conv2D(f, k, padding="same", activation=activation, name=f"conv_{i}")
             for i, (f, k) in enumerate(zip(self.filters, self.kernel_sizes))
         ]
         self.to_flow = keras.layers.Conv2D(
-            2, 1, padding="same", kernel_initializer="zeros", dtype="float32", name="to_flow"
+            2,
+            1,
+            padding="same",
+            kernel_initializer=keras.initializers.RandomNormal(stddev=self.flow_init_stddev),
+            dtype="float32",
+            name="to_flow",
         )
 
     def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
@@ -93,6 +107,7 @@ class FlowEstimator(keras.layers.Layer):
                 "kernel_sizes": self.kernel_sizes,
                 "activation": self.activation,
                 "warp_jit_compile": self.warp_jit_compile,
+                "flow_init_stddev": self.flow_init_stddev,
             }
         )
         return config
