@@ -72,6 +72,20 @@ def test_generator_adds_the_mean_back_unclipped():
     np.testing.assert_allclose(out, np.broadcast_to(mean, out.shape), atol=1e-7)
 
 
+def test_residual_generator_starts_at_frame_averaging_and_learns_a_correction(tmp_path):
+    generator = SinGanGenerator(residual=True, **SMALL)
+    inputs = _pair(2, 17, 19)
+    average = 0.5 * (inputs["frame0"] + inputs["frame1"])
+    np.testing.assert_allclose(generator(inputs).numpy(), average, atol=1e-6)
+    # The zero-initialised output convolution still gets gradient: the correction can train.
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.abs(generator(inputs, training=True) - inputs["frame0"]))
+    grad = tape.gradient(loss, generator.output_conv.kernel)
+    assert float(tf.reduce_max(tf.abs(grad))) > 1e-4
+    model = SinGan(residual=True, **SMALL)
+    assert model.generator.residual and check_config_roundtrip(model).generator.residual
+
+
 def test_generator_ignores_time_and_dropout_only_in_training():
     generator = SinGanGenerator(**SMALL)
     inputs = _pair(2, 16, 16)

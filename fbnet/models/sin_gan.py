@@ -71,6 +71,7 @@ class SinGan(keras.Model):
         adversarial_weight, l1_weight, ssim_weight, clip_weight: generator loss weights.
         charbonnier_epsilon: epsilon of the L1 term ``sqrt(d^2 + epsilon)``.
         pretrain_steps: number of L1-only generator steps before adversarial training.
+        residual: the generator predicts a correction to the average of the two frames.
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class SinGan(keras.Model):
         clip_weight: float = 1.0,
         charbonnier_epsilon: float = 1e-5,
         pretrain_steps: int = 0,
+        residual: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -113,6 +115,7 @@ class SinGan(keras.Model):
             decoder_kernel_size=decoder_kernel_size,
             dropout_rate=dropout_rate,
             mean_rgb=mean_rgb,
+            residual=residual,
             name="generator",
             dtype=self.dtype_policy,
         )
@@ -316,5 +319,6 @@ class SinGan(keras.Model):
             clip_weight=self.clip_weight,
             charbonnier_epsilon=self.charbonnier_epsilon,
             pretrain_steps=self.pretrain_steps,
+            residual=generator.residual,
         )
         return config

@@ -7,7 +7,10 @@ and right) to a multiple of ``2 ** len(encoder_filters)`` (16 by default, one ha
 encoder block) and the output cropped back.
 
 Both frames have the fixed per-channel ``mean_rgb`` subtracted and are stacked into 6 channels;
-the network predicts the mean-subtracted middle frame and the mean is added back. The output is
+the network predicts the mean-subtracted middle frame and the mean is added back. With
+``residual=True`` (not in the paper) it predicts a correction to the average of the two frames
+instead, and its last convolution starts at zero: an untrained generator is frame averaging, so
+short trainings start from a sensible image rather than from noise. The output is
 NOT clipped: the SIN-GAN clip loss penalises values outside [0, 1], and viewers/metrics clip.
 
 Layout (paper notation C32-C64-C64-C128, D128-D64-D64-D32): encoder blocks conv-bn-lrelu x2 then
@@ -58,6 +61,7 @@ class SinGanGenerator(keras.Model):
         dropout_rate: dropout on every decoder block output (training only).
         mean_rgb: per-channel mean subtracted from the inputs and added to the output.
         negative_slope: LeakyReLU slope.
+        residual: predict a correction to the average of the two frames (see above).
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class SinGanGenerator(keras.Model):
         dropout_rate: float = 0.5,
         mean_rgb: Sequence[float] = DEFAULT_MEAN_RGB,
         negative_slope: float = 0.2,
+        residual: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -84,6 +89,7 @@ class SinGanGenerator(keras.Model):
         self.dropout_rate = dropout_rate
         self.mean_rgb = check_mean_rgb(mean_rgb)
         self.negative_slope = negative_slope
+        self.residual = bool(residual)
         self.pad_multiple = 2 ** len(self.encoder_filters)
 
         policy = self.dtype_policy
@@ -102,7 +108,13 @@ class SinGanGenerator(keras.Model):
             negative_slope=negative_slope, name="tanh_block", dtype=policy,
         )  # fmt: skip
         # float32 output layer so the model works under mixed precision.
-        self.output_conv = keras.layers.Conv2D(3, 1, name="output_conv", dtype="float32")
+        self.output_conv = keras.layers.Conv2D(
+            3,
+            1,
+            kernel_initializer="zeros" if self.residual else "glorot_uniform",
+            name="output_conv",
+            dtype="float32",
+        )
         self.build()
 
     def build(self, input_shape=None) -> None:
@@ -132,7 +144,8 @@ class SinGanGenerator(keras.Model):
                 x = tf.concat([x, skips[-1 - i]], axis=-1)
             x = block(x, training=training)
         x = self.output_conv(self.tanh_block(x, training=training))
-        return crop_to(tf.cast(x, tf.float32), original_hw) + mean
+        base = 0.5 * (frame0 + frame1) if self.residual else mean
+        return crop_to(tf.cast(x, tf.float32), original_hw) + base
 
     def compute_output_spec(self, inputs, training=None):
         frame0 = inputs["frame0"]
@@ -148,5 +161,6 @@ class SinGanGenerator(keras.Model):
             dropout_rate=self.dropout_rate,
             mean_rgb=list(self.mean_rgb),
             negative_slope=self.negative_slope,
+            residual=self.residual,
         )
         return config
