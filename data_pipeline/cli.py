@@ -3,6 +3,7 @@
     fbnet data build --source PATH [--source PATH ...] --out DIR [--window 3] [--stride 1]
                      [--size 448x256] [--val-fraction 0.1] [--overwrite]
     fbnet data build --synthetic N --out DIR [--size 128x128] [--window 3] [--seed 0]
+        [--motion scene|shift] [--max-shift PX]
     fbnet data inspect DIR [--verify]
 
 Both print a JSON summary on stdout (the progress bar goes to stderr). TensorFlow is imported
@@ -22,6 +23,7 @@ def _build(args: argparse.Namespace) -> int:
     from data_pipeline.images import IMAGE_EXTENSIONS, parse_size
     from data_pipeline.summary import inspect_dataset
     from data_pipeline.synthetic_build import build_synthetic_dataset
+    from data_pipeline.synthetic_scene import SceneConfig
 
     size = parse_size(args.size) if args.size else None
     shard_bytes = int(args.shard_mb * (1 << 20))
@@ -36,6 +38,7 @@ def _build(args: argparse.Namespace) -> int:
             )
             if not textures:
                 raise ValueError(f"--textures folder {args.textures} holds no images")
+        scene = SceneConfig(max_translation=args.max_shift)
         build_synthetic_dataset(
             args.synthetic,
             args.out,
@@ -48,6 +51,8 @@ def _build(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=not args.quiet,
             shard_bytes=shard_bytes,
+            motion=args.motion,
+            scene=scene,
         )
     else:
         filters = FilterConfig(
@@ -112,6 +117,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--overwrite", action="store_true", help="replace a dataset in --out")
     build.add_argument("--seed", type=int, default=0, help="synthetic scenes' seed")
     build.add_argument("--textures", type=Path, help="folder of photos for synthetic textures")
+    build.add_argument(
+        "--motion",
+        choices=("scene", "shift"),
+        default="scene",
+        help="synthetic motion: layered scenes, or one smooth texture shifted as a whole",
+    )
+    build.add_argument(
+        "--max-shift",
+        type=float,
+        default=4.0,
+        help="largest synthetic camera translation per frame, pixels (default 4)",
+    )
     build.add_argument("--shard-mb", type=float, default=128.0, help="target shard size (MiB)")
     build.add_argument("--cut-histogram", type=float, default=defaults.cut_histogram)
     build.add_argument("--cut-structure", type=float, default=defaults.cut_structure)

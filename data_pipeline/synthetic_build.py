@@ -24,11 +24,13 @@ from tqdm import tqdm
 
 from data_pipeline.images import encode_png
 from data_pipeline.manifest import FORMAT, MANIFEST_NAME, SPLITS, VERSION, read_manifest
+from data_pipeline.synthetic import shifted_window
 from data_pipeline.synthetic_scene import SceneConfig, render_scene
 from data_pipeline.tfrecord_format import serialize_window
 from data_pipeline.writer import StagedDataset, check_output_dir, existing_dataset
 
 GENERATOR_VERSION = 1
+MOTIONS = ("scene", "shift")
 DEFAULT_SYNTHETIC = {"num_windows": 640, "height": 128, "width": 128, "val_fraction": 0.1}
 
 
@@ -46,14 +48,23 @@ def build_synthetic_dataset(
     overwrite: bool = False,
     progress: bool = True,
     shard_bytes: int = 128 << 20,
+    motion: str = "scene",
 ) -> dict[str, Any]:
     """Render ``num_windows`` synthetic windows into ``out_dir``; returns the manifest.
 
     ``scene`` tunes the motion (its size/window fields are replaced by the arguments here);
     ``textures`` (photographs as arrays or paths) replace the procedural textures.
+    ``motion="shift"`` renders, instead of scenes, one smooth band-limited texture translated as a
+    whole (:func:`~data_pipeline.synthetic.shifted_window`) by a random per-frame shift of
+    ``0.25 .. 1`` times ``scene.max_translation`` pixels in a random direction: the easiest data
+    to learn flow from, a warm-up for flow-based models.
     """
     if num_windows < 1:
         raise ValueError(f"num_windows must be >= 1, got {num_windows}")
+    if motion not in MOTIONS:
+        raise ValueError(f"motion must be one of {MOTIONS}, got {motion!r}")
+    if motion == "shift" and textures:
+        raise ValueError("motion='shift' renders procedural textures only; got textures too")
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     scene = replace(scene or SceneConfig(), height=height, width=width, window=window)
@@ -65,7 +76,10 @@ def build_synthetic_dataset(
     staged = StagedDataset(out_dir, shard_bytes=shard_bytes)
     try:
         for index in tqdm(range(num_windows), unit="window", disable=not progress, desc="synth"):
-            frames, kind = render_scene(scene, seed, index, textures)
+            if motion == "shift":
+                frames, kind = _shift_window(scene, seed, index), "shift"
+            else:
+                frames, kind = render_scene(scene, seed, index, textures)
             uint8 = np.round(frames * 255.0).astype(np.uint8)
             split = "train" if index < num_train else "val"
             kinds[split][kind] = kinds[split].get(kind, 0) + 1
@@ -81,7 +95,9 @@ def build_synthetic_dataset(
             "frame_size": {"height": height, "width": width},
             "dropped": {},
             "sources": ["synthetic"],
-            "synthetic": _synthetic_settings(num_windows, scene, seed, val_fraction, textures),
+            "synthetic": _synthetic_settings(
+                num_windows, scene, seed, val_fraction, textures, motion
+            ),
             "motion_kinds": kinds,
             "settings": {"split_by": "clip", "val_fraction": val_fraction},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -93,10 +109,25 @@ def build_synthetic_dataset(
     return read_manifest(out_dir)
 
 
+def _shift_window(scene: SceneConfig, seed: int, index: int) -> np.ndarray:
+    """One whole-frame translation window (see ``motion="shift"``), deterministic per index."""
+    rng = np.random.default_rng([seed, index, 0x5F])
+    magnitude = rng.uniform(0.25, 1.0) * scene.max_translation
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    shift = (magnitude * np.sin(angle), magnitude * np.cos(angle))
+    texture_seed = int(rng.integers(2**31))
+    return shifted_window(scene.height, scene.width, shift, scene.window, texture_seed)
+
+
 def _synthetic_settings(
-    num_windows: int, scene: SceneConfig, seed: int, val_fraction: float, textures: Sequence | None
+    num_windows: int,
+    scene: SceneConfig,
+    seed: int,
+    val_fraction: float,
+    textures: Sequence | None,
+    motion: str = "scene",
 ) -> dict[str, Any]:
-    return {
+    settings = {
         "generator_version": GENERATOR_VERSION,
         "num_windows": num_windows,
         "seed": seed,
@@ -104,6 +135,9 @@ def _synthetic_settings(
         "scene": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(scene).items()},
         "textures": len(textures) if textures else 0,
     }
+    if motion != "scene":  # recorded only when set, so existing scene datasets still match
+        settings["motion"] = motion
+    return settings
 
 
 def ensure_synthetic_dataset(

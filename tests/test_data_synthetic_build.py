@@ -30,6 +30,35 @@ def test_synthetic_build_splits_by_scene(tmp_path):
     assert np.abs(mid - f0).mean() > 0.005 and np.abs(mid - f1).mean() > 0.005
 
 
+def test_shift_motion_windows_are_whole_frame_translations(tmp_path):
+    from data_pipeline.synthetic_scene import SceneConfig
+
+    scene = SceneConfig(max_translation=3.0)
+    manifest = build_synthetic_dataset(
+        6, tmp_path / "shift", height=40, width=48, motion="shift", scene=scene, progress=False
+    )
+    assert manifest["synthetic"]["motion"] == "shift"
+    assert manifest["motion_kinds"]["train"] == {"shift": 5}
+    inputs, target = next(
+        iter(make_dataset(tmp_path / "shift", "train", batch_size=5, training=False))
+    )
+    f0, f1, mid = inputs["frame0"].numpy(), inputs["frame1"].numpy(), target.numpy()
+    for a, b, m in zip(f0, f1, mid):
+        # The best integer alignment of frame 0 onto the middle frame is a shift of 1..3 px
+        # (0.75..3 px per frame, rounded), and frame 1 sits at minus that shift.
+        errors = {
+            (dy, dx): np.abs(np.roll(a, (dy, dx), (0, 1)) - m)[4:-4, 4:-4].mean()
+            for dy in range(-4, 5)
+            for dx in range(-4, 5)
+        }
+        dy, dx = min(errors, key=errors.get)
+        assert 1 <= max(abs(dy), abs(dx)) <= 3, (dy, dx)
+        back = np.abs(np.roll(b, (-dy, -dx), (0, 1)) - m)[4:-4, 4:-4].mean()
+        assert back < np.abs(b - m)[4:-4, 4:-4].mean(), (dy, dx)
+    with pytest.raises(ValueError, match="'drift'"):
+        build_synthetic_dataset(2, tmp_path / "bad", motion="drift", progress=False)
+
+
 def test_ensure_builds_once_then_reuses(tmp_path):
     out = tmp_path / "syn"
     kwargs = {"num_windows": 6, "height": 16, "width": 16, "progress": False}
