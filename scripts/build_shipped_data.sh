@@ -8,12 +8,14 @@
 # Everything is written under $FBNET_DATA_OUT (default tfrecords/shipped):
 #   train3/   3-frame training windows, 256x192: real clips (stride 1 and 2) + photo-textured
 #             synthetic motion + procedural synthetic motion; val = tail of each clip + synthetic
+#   shift-w3/ 3-frame smooth-texture translations, 128x128: FBNet's flow warm-up
 #   train7/   7-frame windows, 256x192, for the any-t model (real clips + photo-textured synthetic)
 #   test-s1/  held-out clips, native size, stride 1, one folder per triplet (f0/f1/f2.png)
 #   test-s2/  the same at stride 2
 #   test-w7/  held-out clips, native size, 7-frame windows (0.png ... 6.png)
 # Sizes of the synthetic parts: FBNET_SYN_PHOTO (3-frame photo-textured windows, default 240),
-# FBNET_SYN_PROC (procedural, default 120), FBNET_SYN_PHOTO7 (7-frame, default 60).
+# FBNET_SYN_PROC (procedural, default 120), FBNET_SYN_SHIFT (shift warm-up, default 600),
+# FBNET_SYN_PHOTO7 (7-frame, default 60).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,6 +67,10 @@ build --synthetic "${FBNET_SYN_PHOTO:-240}" --textures "$STILLS" --out "$parts/p
   --window 3 --size $SIZE --val-fraction 0.1 --seed 1
 build --synthetic "${FBNET_SYN_PROC:-120}" --out "$parts/proc-w3" \
   --window 3 --size $SIZE --val-fraction 0.1 --seed 2
+# Flow warm-up data for FBNet (configs/shipped/fbnet_warmup.yaml): smooth textures shifted as a
+# whole by 1.5-6 px per frame.
+build --synthetic "${FBNET_SYN_SHIFT:-600}" --motion shift --max-shift 6 --out "$OUT/shift-w3" \
+  --window 3 --size 128x128 --val-fraction 0.1 --seed 3
 "$PY" scripts/merge_datasets.py "$OUT/train3" \
   "$parts/real-s1" "$parts/real-s2" "$parts/photo-w3" "$parts/proc-w3"
 

@@ -3,11 +3,12 @@
 #
 #   scripts/train_shipped.sh NAME [train.py options ...]
 #
-# NAME: fbnet, fbnet_anyt, sin_gan, deep_cnn or dncnn (config: configs/shipped/NAME.yaml).
+# NAME: fbnet_warmup, fbnet, fbnet_anyt, sin_gan, deep_cnn or dncnn (configs/shipped/NAME.yaml).
 # Needs the datasets of scripts/build_shipped_data.sh. Runs go to runs/shipped/NAME (running the
-# command again resumes). fbnet_anyt is fine-tuned from runs/shipped/fbnet: its checkpoints are
-# copied in (without the best-checkpoint record, which was scored on 3-frame validation data)
-# and training continues on 7-frame windows with random t.
+# command again resumes). Staged models start from another run's checkpoints (copied in without
+# the best-checkpoint record, which was scored on the other run's validation data):
+#   fbnet_warmup (flow warm-up on shifted textures, not shipped) -> fbnet (real/photo mix)
+#   -> fbnet_anyt (7-frame windows with random t).
 # FBNET_SHIP=0 trains without copying the result into fbnet/pretrained/.
 set -euo pipefail
 
@@ -22,21 +23,24 @@ RUN="runs/shipped/$NAME"
 MODEL="$NAME"
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 
-if [[ "$NAME" == fbnet_anyt ]]; then
-  MODEL=fbnet
-  if [[ ! -d "$RUN/checkpoints" ]]; then
-    BASE="runs/shipped/fbnet/checkpoints"
-    [[ -f "$BASE/index.json" ]] || {
-      echo "train_shipped: fbnet_anyt starts from $BASE; run scripts/train_shipped.sh fbnet" >&2
-      exit 2
-    }
-    "$PY" scripts/warm_start_run.py "$BASE" "$RUN"
-  fi
+case "$NAME" in
+  fbnet) BASE_NAME=fbnet_warmup ;;
+  fbnet_anyt) BASE_NAME=fbnet ;;
+  *) BASE_NAME="" ;;
+esac
+[[ "$NAME" == fbnet* ]] && MODEL=fbnet
+if [[ -n "$BASE_NAME" && ! -d "$RUN/checkpoints" ]]; then
+  BASE="runs/shipped/$BASE_NAME/checkpoints"
+  [[ -f "$BASE/index.json" ]] || {
+    echo "train_shipped: $NAME starts from $BASE; run scripts/train_shipped.sh $BASE_NAME" >&2
+    exit 2
+  }
+  "$PY" scripts/warm_start_run.py "$BASE" "$RUN"
 fi
 
 start=$(date +%s)
 "$PY" train.py --model "$MODEL" --config "$CONFIG" --run-dir "$RUN" --no-progress "$@"
 seconds=$(( $(date +%s) - start ))
-if [[ "${FBNET_SHIP:-1}" != 0 ]]; then
+if [[ "${FBNET_SHIP:-1}" != 0 && "$NAME" != fbnet_warmup ]]; then
   "$PY" -m fbnet.pretrained.ship --run-dir "$RUN" --name "$NAME" --train-seconds "$seconds"
 fi
