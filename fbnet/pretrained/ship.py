@@ -61,8 +61,19 @@ def dataset_summary(data_dir: str | None) -> dict[str, Any]:
         "window": manifest["window"],
         "frame_size": manifest["frame_size"],
         "examples": {split: info["examples"] for split, info in manifest["splits"].items()},
-        "parts": manifest.get("merged_from", manifest.get("sources", [])),
+        "parts": _relative_sources(manifest.get("merged_from", manifest.get("sources", []))),
     }
+
+
+def _relative_sources(value: Any) -> Any:
+    """Absolute source paths rewritten relative to the checkout, so cards name no machine."""
+    if isinstance(value, dict):
+        return {key: _relative_sources(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_relative_sources(item) for item in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return os.path.relpath(value, Path(__file__).resolve().parents[2])
+    return value
 
 
 def save_uncompiled(model: Any, path: Path) -> None:
