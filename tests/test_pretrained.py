@@ -16,7 +16,7 @@ from fbnet.models.registry import get_spec, load_pretrained
 
 SHIPPED = pretrained.available()
 PACKAGE_LIMIT_BYTES = 25 * 1024 * 1024
-MARGIN_DB = -0.05  # shipped FBNet vs frame averaging on the synthetic triplets, dB
+MARGIN_DB = 3.0  # shipped FBNet over frame averaging on the synthetic triplets, dB
 
 
 def require(name: str) -> None:
@@ -61,7 +61,7 @@ def test_shipped_files_hold_no_optimizer_state():
 
 
 @pytest.mark.slow
-def test_shipped_fbnet_is_not_worse_than_frame_averaging_on_held_out_synthetic_triplets():
+def test_shipped_fbnet_beats_frame_averaging_on_held_out_synthetic_triplets():
     require("fbnet")
     model = load_pretrained("fbnet")
     assert get_spec("fbnet").load_factory() is type(model)
@@ -77,9 +77,10 @@ def test_shipped_fbnet_is_not_worse_than_frame_averaging_on_held_out_synthetic_t
         psnr_model.append(float(np.asarray(psnr(target, predicted[crop]))[0]))
         psnr_average.append(float(np.asarray(psnr(target, average[crop]))[0]))
     assert np.all(np.isfinite(psnr_model)), psnr_model
-    # The CPU-trained weights are close to frame averaging (their flow is still near zero, see
-    # the model card), so the guard is "never worse than averaging": broken, NaN or
-    # mislabelled weights fall far below it. Raise MARGIN_DB once better weights ship.
+    # Textures and shifts unseen in training (the flow warm-up data comes from the same
+    # generator with other seeds). Weights whose flow is broken or stuck at zero score about
+    # the same as averaging, so they fail; NaN or mislabelled weights fall far below it.
+    print(f"shipped FBNet {np.mean(psnr_model):.2f} dB, averaging {np.mean(psnr_average):.2f} dB")
     assert np.mean(psnr_model) >= np.mean(psnr_average) + MARGIN_DB, (psnr_model, psnr_average)
 
 
@@ -95,14 +96,22 @@ def test_interpolate_uses_the_shipped_fbnet_by_default():
     assert out.shape == (1, 24, 40, 3) and out.dtype == np.float32
 
 
+PAIR_MODELS = [
+    name
+    for name in SHIPPED
+    if get_spec(pretrained.model_card(name)["registry_model"]).input_mode == "pair"
+]
+
+
 @pytest.mark.slow
-def test_export_pretrained_has_the_serving_signature(tmp_path):
+@pytest.mark.parametrize("name", PAIR_MODELS)
+def test_export_pretrained_has_the_serving_signature(tmp_path, name):
     require("fbnet")
     import tensorflow as tf
 
     from fbnet.export.cli import main as export_main
 
-    assert export_main(["--pretrained", "fbnet", "--out", str(tmp_path / "base")]) == 0
+    assert export_main(["--pretrained", name, "--out", str(tmp_path / "base")]) == 0
     loaded = tf.saved_model.load(str(tmp_path / "base" / "1"))
     signature = loaded.signatures["serving_default"]
     inputs = signature.structured_input_signature[1]
