@@ -76,6 +76,25 @@ def _relative_sources(value: Any) -> Any:
     return value
 
 
+def training_stages(run_dir: Path, last_step: int | None) -> list[dict[str, Any]]:
+    """The runs this one grew from (``warm_start.json`` chain), oldest first, with their data."""
+    import yaml
+
+    stages: list[dict[str, Any]] = []
+    current, end = run_dir, last_step
+    while True:
+        config = yaml.safe_load((current / "config.yaml").read_text(encoding="utf-8"))
+        path = current / "warm_start.json"
+        origin = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        start = int(origin.get("step", 0))
+        stages.insert(0, {"run_dir": str(current), "data": config.get("data", {}).get("dir"),
+                          "loss": config.get("loss", {}).get("name"),
+                          "steps": [start + 1, end]})  # fmt: skip
+        if not origin:
+            return stages
+        current, end = Path(origin["run_dir"]), start
+
+
 def save_uncompiled(model: Any, path: Path) -> None:
     """Save ``model`` (uncompiled, so no optimizer state is written) under a temporary name."""
     if getattr(model, "optimizer", None) is not None:
@@ -127,6 +146,7 @@ def ship(run_dir: Path, name: str, checkpoint: str = "best", train_seconds: floa
             "mixed_precision": config["training"]["mixed_precision"],
             "wall_seconds": train_seconds,
         },
+        "stages": training_stages(run_dir, (record or {}).get("step")),
         "hardware": {"device": "CPU (no GPU)", "cpu": cpu_name(), "cores": os.cpu_count()},
         "config": config,
         "retrain": f"scripts/build_shipped_data.sh && scripts/train_shipped.sh {name}",
