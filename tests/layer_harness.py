@@ -17,6 +17,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+# A small FBNet (3 levels, narrow convolutions) for fast model tests.
+TINY_FBNET = {
+    "levels": 3,
+    "feature_filters": [8, 16],
+    "flow_filters": [16, 16],
+    "flow_kernel_sizes": [3, 1],
+    "fusion_filters": [8, 16, 16],
+    "fusion_convs_per_level": 1,
+}
+
 
 def _as_numpy(value: Any) -> Any:
     return tf.nest.map_structure(lambda t: np.asarray(keras.ops.convert_to_numpy(t)), value)

@@ -10,17 +10,14 @@ import tensorflow as tf
 from fbnet.models import build_model
 from fbnet.models.fbnet_model import FBNet
 from fbnet.ops.warp import dense_image_warp
-from tests.layer_harness import check_call_shape, check_config_roundtrip, check_keras_roundtrip
+from tests.layer_harness import (
+    TINY_FBNET,
+    check_call_shape,
+    check_config_roundtrip,
+    check_keras_roundtrip,
+)
 
 SLIDES_PARAMETERS = 1_199_971
-TINY = {
-    "levels": 3,
-    "feature_filters": [8, 16],
-    "flow_filters": [16, 16],
-    "flow_kernel_sizes": [3, 1],
-    "fusion_filters": [8, 16, 16],
-    "fusion_convs_per_level": 1,
-}
 
 
 def _inputs(height: int, width: int, batch: int = 2, time: list[float] | None = None) -> dict:
@@ -120,7 +117,7 @@ def test_large_odd_size_with_motion() -> None:
 
 
 def test_time_defaults_to_half_and_flows_scale_with_time() -> None:
-    model = FBNet(**TINY)
+    model = FBNet(**TINY_FBNET)
     model(_inputs(24, 40))
     _perturb(model)
     inputs = _inputs(24, 40)
@@ -139,7 +136,7 @@ def test_time_defaults_to_half_and_flows_scale_with_time() -> None:
 
 
 def test_output_is_clipped_at_inference_but_not_in_training() -> None:
-    model = FBNet(**TINY)
+    model = FBNet(**TINY_FBNET)
     inputs = _inputs(16, 24, time=[0.5, 0.5])
     model(inputs)
     model.fusion.to_rgb.bias.assign([0.6, 0.6, 0.6])
@@ -150,7 +147,7 @@ def test_output_is_clipped_at_inference_but_not_in_training() -> None:
 
 
 def test_keras_file_roundtrip_gives_identical_outputs(tmp_path) -> None:
-    model = FBNet(**{**TINY, "pad_mode": "edge"})
+    model = FBNet(**{**TINY_FBNET, "pad_mode": "edge"})
     inputs = _inputs(21, 30, time=[0.2, 0.7])
     model(inputs)
     _perturb(model)
@@ -164,11 +161,11 @@ def test_keras_file_roundtrip_gives_identical_outputs(tmp_path) -> None:
 
 
 def test_config_roundtrip_and_registry() -> None:
-    model = FBNet(**TINY, flow_shared_from_level=1, activation="elu", pad_mode="SYMMETRIC")
+    model = FBNet(**TINY_FBNET, flow_shared_from_level=1, activation="elu", pad_mode="SYMMETRIC")
     clone = check_config_roundtrip(model)
     assert clone.flow.estimator_for(2) is clone.flow.estimator_for(1)
-    built = build_model("fbnet", **TINY)
-    assert isinstance(built, FBNet) and built.fusion_filters == TINY["fusion_filters"]
+    built = build_model("fbnet", **TINY_FBNET)
+    assert isinstance(built, FBNet) and built.fusion_filters == TINY_FBNET["fusion_filters"]
 
 
 def test_sharing_coarse_flow_levels_drops_exactly_one_estimator(default_model) -> None:
@@ -183,14 +180,14 @@ def test_bad_config_and_inputs_are_rejected_with_the_value() -> None:
         FBNet(fusion_filters=[16, 48])
     with pytest.raises(ValueError, match="WRAP"):
         FBNet(pad_mode="WRAP")
-    model = FBNet(**TINY)
+    model = FBNet(**TINY_FBNET)
     model(_inputs(8, 8))
     with pytest.raises(ValueError, match="frame0"):
         model({"frame0": tf.zeros([1, 8, 8, 3])})
 
 
 def test_dynamic_size_tf_function_matches_eager() -> None:
-    model = FBNet(**TINY)
+    model = FBNet(**TINY_FBNET)
     model(_inputs(16, 16))
     _perturb(model)
     spec = {
@@ -206,13 +203,13 @@ def test_dynamic_size_tf_function_matches_eager() -> None:
 
 def test_mixed_precision_output_is_float32_and_close_to_float32() -> None:
     inputs = _inputs(16, 24, time=[0.3, 0.6])
-    reference = FBNet(**TINY)
+    reference = FBNet(**TINY_FBNET)
     reference(inputs)
     _perturb(reference)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_float16")
     try:
-        mixed = FBNet(**TINY)
+        mixed = FBNet(**TINY_FBNET)
         mixed(inputs)
     finally:
         keras.config.set_dtype_policy(previous)

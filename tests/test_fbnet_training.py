@@ -16,16 +16,8 @@ from data_pipeline.synthetic import shifted_window
 from fbnet.losses import FBNetLoss
 from fbnet.metrics import psnr
 from fbnet.models.fbnet_model import FBNet
-from tests.layer_harness import check_one_fit_step
+from tests.layer_harness import TINY_FBNET, check_one_fit_step
 
-TINY = {
-    "levels": 3,
-    "feature_filters": [8, 16],
-    "flow_filters": [16, 16],
-    "flow_kernel_sizes": [3, 1],
-    "fusion_filters": [8, 16, 16],
-    "fusion_convs_per_level": 1,
-}
 # The real feature and flow path (4 levels, 16/32/64 features, [32, 64, 64, 16] estimators);
 # only the decoder is slimmer, to keep the test short.
 REAL_FLOW_PATH = {"fusion_filters": [8, 16, 32, 32], "fusion_convs_per_level": 1}
@@ -59,7 +51,7 @@ def test_one_fit_step_then_tiny_overfit() -> None:
     keras.utils.set_random_seed(0)
     shifts = [(1.3, -0.7), (-0.45, 1.8), (0.9, 0.35), (-1.6, -1.1)]
     inputs, target = _triplets(32, shifts, seed=10)
-    model = FBNet(**TINY)
+    model = FBNet(**TINY_FBNET)
     model(inputs)  # build, so the harness can compare weights before and after the step
     start = check_one_fit_step(model, inputs, target, loss=FBNetLoss())
     model.optimizer.learning_rate.assign(3e-3)
