@@ -10,14 +10,16 @@ Inputs and targets are float32 in [0, 1]:
   middle one in temporal order; the target is the middle frame.
 
 Training reads the shards in random order (records interleaved from several shards), shuffles
-records and repeats them. Per window, with one vector of random draws: parse, temporal reversal
-(the used frames taken last to first: ``frame0``/``frame1`` swapped, ``time -> 1 - time``,
-context reversed), decode only the frames it uses, one random crop position for all of them.
-Then per batch (dropping the last partial one): random vertical/horizontal flips and a
-transposition (so with the flips: any 90-degree rotation; only when the output is square), drawn
-per example from the draws batched alongside and fused by XLA with the conversion to float into
-one pass over the pixels; then prefetch. Randomness is per example and, with ``seed``,
-repeatable (the pipeline then runs deterministically, otherwise out of order for speed).
+records, repeats them and batches them (dropping the last partial batch) before any parsing: one
+parse and one draw of random numbers (a vector per window) per batch, which costs less per window
+than doing both per record. Then per window: temporal reversal (the used frames taken last to
+first: ``frame0``/``frame1`` swapped, ``time -> 1 - time``, context reversed), decode only the
+frames it uses, one random crop position for all of them. Then per batch: random
+vertical/horizontal flips and a transposition (so with the flips: any 90-degree rotation; only
+when the output is square), drawn per example from the draws batched alongside and fused by XLA
+with the conversion to float into one pass over the pixels; then prefetch. Randomness is per
+example and, with ``seed``, repeatable (the pipeline then runs deterministically, otherwise out of
+order for speed).
 Evaluation is deterministic: shards in order, no augmentation, centre crop (or full frames), no
 repetition.
 ``cache`` keeps decoded frames in memory (``True``) or in a cache file (a path), so later epochs
@@ -33,6 +35,7 @@ import tensorflow as tf
 
 from data_pipeline.augment import (
     TIME,
+    batch_draws,
     crop_offsets,
     flip_transpose_batch,
     maybe_reversed,
@@ -153,19 +156,28 @@ def make_dataset(
     def decode(encoded: tf.Tensor) -> tf.Tensor:
         return tf.ensure_shape(tf.io.decode_png(encoded, channels=3), [*frame_hw, 3])
 
-    def from_record(record: tf.Tensor, seed_pair: tf.Tensor):
-        """Training without cache: decode just the frames this example uses, in its order."""
-        draws = window_draws(seed_pair)
+    def from_encoded(encoded: list[tf.Tensor], draws: tf.Tensor):
+        """One training window from the PNG strings of ``stored`` and its draws ``[7]``: decode
+        just the frames it uses, in its order, and crop them."""
         scalars = tf.unstack(draws)  # one op for all the draws
         target, time = pick(scalars)
         reverse = reverse_order(scalars)
-        encoded = maybe_reversed(select(parse_encoded(record, k, frames=stored), target), reverse)
-        frames = [decode(string) for string in encoded]
+        frames = [decode(s) for s in maybe_reversed(select(encoded, target), reverse)]
         if crop_hw is not None:
             top, left = crop_offsets(frame_hw, out_hw, scalars)
             begin = tf.stack([top, left, 0])
             frames = [tf.slice(f, begin, [*out_hw, 3]) for f in frames]
-        return tuple(frames), tf.where(reverse, 1.0 - time, time), draws
+        return frames, tf.where(reverse, 1.0 - time, time)
+
+    def from_records(records: tf.Tensor, seed_pair: tf.Tensor):
+        """Training without cache: a batch of serialised windows -> uint8 frames per position,
+        times and draws ``[B, 7]``, parsed and drawn for the whole batch at once."""
+        draws = batch_draws(seed_pair, batch_size)
+        columns = [tf.unstack(s, num=batch_size) for s in parse_encoded(records, k, frames=stored)]
+        rows = tf.unstack(draws, num=batch_size)
+        windows = [from_encoded(list(strings), row) for strings, row in zip(zip(*columns), rows)]
+        frames = tuple(tf.stack(position) for position in zip(*(f for f, _ in windows)))
+        return frames, tf.stack([time for _, time in windows]), draws
 
     def from_stack(stack: tf.Tensor, seed_pair: tf.Tensor):
         """From decoded frames ``stored`` [S, H, W, 3]: one slice per used frame."""
@@ -219,12 +231,13 @@ def make_dataset(
         if repeat:
             decoded = decoded.repeat()
         examples = with_seeds(decoded).map(from_stack, **parallel)
+        batches = examples.batch(batch_size, drop_remainder=training, **parallel)
     else:
         records = records.shuffle(shuffle_buffer, seed=seed)
         if repeat:
             records = records.repeat()
-        examples = with_seeds(records).map(from_record, **parallel)
-    batches = examples.batch(batch_size, drop_remainder=training, **parallel)
+        records = records.batch(batch_size, drop_remainder=True)
+        batches = with_seeds(records).map(from_records, **parallel)
 
     def to_model(frames: tuple[tf.Tensor, ...], time: tf.Tensor, draws: tf.Tensor):
         """uint8 batches -> augmented float32 in [0, 1], split into the model's inputs."""

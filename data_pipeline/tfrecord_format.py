@@ -75,12 +75,20 @@ def parse_encoded(
     serialized: tf.Tensor, window: int, frames: Sequence[int] | None = None
 ) -> list[tf.Tensor]:
     """PNG strings of a serialised window, one scalar string tensor per frame: all K frames, or
-    only those listed in ``frames`` (in that order; the others are not copied out)."""
+    only those listed in ``frames`` (in that order; the others are not copied out).
+
+    ``serialized`` may also be a vector of windows (parsed in one op): each frame's tensor is then
+    a vector of strings, one per window.
+    """
     indices = list(range(window)) if frames is None else list(frames)
     if any(not 0 <= i < window for i in indices):
         raise ValueError(f"frame indices must lie in [0, {window}), got {indices}")
     spec = feature_spec(window, frames=sorted(set(indices)))
-    parsed = tf.io.parse_single_example(serialized, spec)
+    serialized = tf.convert_to_tensor(serialized, tf.string)
+    if serialized.shape.rank == 1:
+        parsed = tf.io.parse_example(serialized, spec)
+    else:
+        parsed = tf.io.parse_single_example(serialized, spec)
     return [parsed[encoded_key(i)] for i in indices]
 
 
