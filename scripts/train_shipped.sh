@@ -28,7 +28,7 @@ case "$NAME" in
   fbnet_anyt) BASE_NAME=fbnet ;;
   *) BASE_NAME="" ;;
 esac
-[[ "$NAME" == fbnet* ]] && MODEL=fbnet
+if [[ "$NAME" == fbnet* ]]; then MODEL=fbnet; fi
 if [[ -n "$BASE_NAME" && ! -d "$RUN/checkpoints" ]]; then
   BASE="runs/shipped/$BASE_NAME/checkpoints"
   [[ -f "$BASE/index.json" ]] || {
