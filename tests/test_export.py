@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ import tensorflow as tf
 
 from export import main as export_main
 from fbnet.export.saved_model import METADATA_FILE, export_saved_model, next_version
+from fbnet.export.serving import TIME_SIGNATURE
 from fbnet.interpolate.runner import KerasInterpolator, SavedModelInterpolator, load_interpolator
 
 
@@ -86,16 +88,17 @@ FRESH_PROCESS = textwrap.dedent(
     import tensorflow as tf
     data = np.load(sys.argv[2])
     loaded = tf.saved_model.load(sys.argv[1])
-    serve = loaded.signatures["serving_default"]
+    at_time = loaded.signatures["interpolate_at_time"]
     out = {}
     for key in ("small", "large"):
-        result = serve(frame0=tf.constant(data[key + "0"]), frame1=tf.constant(data[key + "1"]),
-                       time=tf.constant(data[key + "_time"]))
+        result = at_time(frame0=tf.constant(data[key + "0"]), frame1=tf.constant(data[key + "1"]),
+                         time=tf.constant(data[key + "_time"]))
         out[key] = result["frame"].numpy()
         out[key + "_float"] = result["frame_float"].numpy()
-    # time left out: the SignatureDef default (0.5) applies
-    out["default"] = loaded.serving_default(tf.constant(data["small0"]),
-                                            tf.constant(data["small1"]))["frame"].numpy()
+    # the README's plain-TensorFlow call: serving_default without time gives the middle frame
+    middle = loaded.signatures["serving_default"](frame0=tf.constant(data["small0"]),
+                                                  frame1=tf.constant(data["small1"]))
+    out["default"] = middle["frame"].numpy()
     assert not any(name.split(".")[0] == "fbnet" for name in sys.modules), "fbnet imported"
     np.savez(sys.argv[3], **out)
     """
@@ -138,15 +141,17 @@ def test_saved_model_cli_lists_the_signature(exported):
         text=True,
     )
     text = result.stdout
-    assert "signature_def['serving_default']" in text
-    for name in ("inputs['frame0']", "inputs['frame1']", "inputs['time']"):
-        assert name in text
+    blocks = dict(re.findall(r"signature_def\['(\w+)'\]:(.*?)(?=signature_def\[|\Z)", text, re.S))
+    default, at_time = blocks["serving_default"], blocks["interpolate_at_time"]
+    for name in ("inputs['frame0']", "inputs['frame1']"):
+        assert name in default and name in at_time
+    assert "inputs['time']" in at_time and "inputs['time']" not in default
     assert "outputs['frame']" in text and "outputs['frame_float']" in text
     assert "DT_UINT8" in text and "tensorflow/serving/predict" in text
 
 
 def serve_like_tf_serving(version_dir: Path, request_bytes: bytes) -> bytes:
-    """What TF Serving does with a PredictRequest: defaults for missing inputs, Session.run."""
+    """What TF Serving does with a PredictRequest: feed the signature's inputs, Session.run."""
     from tensorflow_serving.apis import predict_pb2
 
     request = predict_pb2.PredictRequest.FromString(request_bytes)
@@ -155,8 +160,9 @@ def serve_like_tf_serving(version_dir: Path, request_bytes: bytes) -> bytes:
         signature = meta_graph.signature_def[request.model_spec.signature_name]
         feeds = {}
         for alias, info in signature.inputs.items():
-            proto = request.inputs[alias] if alias in request.inputs else signature.defaults[alias]
-            feeds[info.name] = tf.make_ndarray(proto)
+            if alias not in request.inputs:
+                raise tf.errors.InvalidArgumentError(None, None, f"input {alias!r} is missing")
+            feeds[info.name] = tf.make_ndarray(request.inputs[alias])
         names = sorted(signature.outputs)
         values = session.run([signature.outputs[n].name for n in names], feed_dict=feeds)
     response = predict_pb2.PredictResponse()
@@ -174,7 +180,7 @@ def test_predict_request_round_trips_through_the_signature(exported):
     for time in (None, np.array([0.25, 0.75], np.float32)):
         request = predict_pb2.PredictRequest()
         request.model_spec.name = "fbnet"
-        request.model_spec.signature_name = "serving_default"
+        request.model_spec.signature_name = "serving_default" if time is None else TIME_SIGNATURE
         request.inputs["frame0"].CopyFrom(tf.make_tensor_proto(frame0))
         request.inputs["frame1"].CopyFrom(tf.make_tensor_proto(frame1))
         if time is not None:
@@ -203,20 +209,40 @@ def test_malformed_requests_get_clear_errors(exported, frame0_shape, frame1_shap
 
     _, version_dir = exported
     request = predict_pb2.PredictRequest()
-    request.model_spec.signature_name = "serving_default"
+    request.model_spec.signature_name = TIME_SIGNATURE
     request.inputs["frame0"].CopyFrom(tf.make_tensor_proto(np.zeros(frame0_shape, np.uint8)))
     request.inputs["frame1"].CopyFrom(tf.make_tensor_proto(np.zeros(frame1_shape, np.uint8)))
     request.inputs["time"].CopyFrom(tf.make_tensor_proto(np.asarray(time, np.float32)))
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         serve_like_tf_serving(version_dir, request.SerializeToString())
+    if "time" not in message:  # the same frames through the two-frame signature
+        del request.inputs["time"]
+        request.model_spec.signature_name = "serving_default"
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            serve_like_tf_serving(version_dir, request.SerializeToString())
 
 
 def test_wrong_dtype_is_rejected(exported):
     _, version_dir = exported
-    serve = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+    signatures = tf.saved_model.load(str(version_dir)).signatures
     frames = tf.zeros((1, 8, 8, 3), tf.float32)
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError), match="uint8"):
-        serve(frame0=frames, frame1=frames, time=tf.constant([0.5]))
+        signatures[TIME_SIGNATURE](frame0=frames, frame1=frames, time=tf.constant([0.5]))
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError), match="uint8"):
+        signatures["serving_default"](frame0=frames, frame1=frames)
+
+
+def test_plain_tensorflow_call_without_time_returns_the_middle_frame(exported):
+    model, version_dir = exported
+    frame0, frame1 = random_pair(2, 19, 26, seed=5)
+    serve = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+    frame = serve(frame0=tf.constant(frame0), frame1=tf.constant(frame1))["frame"].numpy()
+    want = keras_grey_levels(model, frame0, frame1, [0.5, 0.5])
+    assert np.abs(frame.astype(np.int32) - want).max() <= 1
+    # and not some other time: t = 0.25 differs from the blend at 0.5 on random frames
+    assert (
+        np.abs(frame.astype(np.int32) - keras_grey_levels(model, frame0, frame1, [0.25])).max() > 8
+    )
 
 
 def test_runner_loads_base_and_version_directories(exported):
@@ -256,27 +282,58 @@ def test_cli_exports_a_keras_file_and_verifies_it(tmp_path, capsys):
     assert "no such shipped model" in capsys.readouterr().err
 
 
-def test_rest_inputs_json_as_documented_runs_through_the_signature(exported):
-    """The README's REST body: {"signature_name", "inputs": {"frame0", "frame1"[, "time"]}}."""
+def rest_json_to_request(body: str, version_dir: Path):
+    """A REST ``:predict`` body as TF Serving turns it into tensors.
+
+    ``{"signature_name"?, "instances": [{name: value, ...}, ...]}`` (row format: each instance is
+    one batch element, stacked along a new first axis) or ``{"signature_name"?, "inputs": {name:
+    batched value}}`` (columnar format). Each value is read with the dtype the signature
+    declares for that input; ``signature_name`` defaults to ``serving_default``.
+    """
+    from tensorflow_serving.apis import predict_pb2
+
+    parsed = json.loads(body)
+    name = parsed.get("signature_name", "serving_default")
+    signature = tf.saved_model.load(str(version_dir)).signatures[name]
+    dtypes = {key: spec.dtype for key, spec in signature.structured_input_signature[1].items()}
+    if "instances" in parsed:
+        columns = {key: np.stack([np.asarray(row[key]) for row in parsed["instances"]])
+                   for key in parsed["instances"][0]}  # fmt: skip
+    else:
+        columns = {key: np.asarray(value) for key, value in parsed["inputs"].items()}
+    request = predict_pb2.PredictRequest()
+    request.model_spec.signature_name = name
+    for key, value in columns.items():
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(value, dtype=dtypes[key]))
+    return request
+
+
+@pytest.mark.parametrize("form", ["instances", "inputs"])
+@pytest.mark.parametrize("with_time", [False, True])
+def test_rest_json_bodies_as_documented_run_through_the_signatures(exported, form, with_time):
+    """The README's REST bodies, row and columnar, with and without ``time``."""
     from tensorflow_serving.apis import predict_pb2
 
     model, version_dir = exported
-    frame0, frame1 = random_pair(1, 12, 17, seed=8)
-    body = json.dumps(
-        {"signature_name": "serving_default",
-         "inputs": {"frame0": frame0.tolist(), "frame1": frame1.tolist(), "time": [0.5]}}
-    )  # fmt: skip
-    # TF Serving parses each JSON input with the dtype the SignatureDef declares for it.
-    signature = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
-    dtypes = {name: spec.dtype for name, spec in signature.structured_input_signature[1].items()}
-    parsed = json.loads(body)
-    request = predict_pb2.PredictRequest()
-    request.model_spec.signature_name = parsed["signature_name"]
-    for name, value in parsed["inputs"].items():
-        request.inputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(value), dtype=dtypes[name]))
+    frame0, frame1 = random_pair(2, 12, 17, seed=8)
+    times = [0.25, 0.75]
+    if form == "instances":
+        rows = [{"frame0": frame0[i].tolist(), "frame1": frame1[i].tolist()} for i in range(2)]
+        if with_time:
+            for row, t in zip(rows, times):
+                row["time"] = t
+        body = {"instances": rows}
+    else:
+        body = {"inputs": {"frame0": frame0.tolist(), "frame1": frame1.tolist()}}
+        if with_time:
+            body["inputs"]["time"] = times
+    if with_time:
+        body["signature_name"] = TIME_SIGNATURE
+    request = rest_json_to_request(json.dumps(body), version_dir)
     response = predict_pb2.PredictResponse.FromString(
         serve_like_tf_serving(version_dir, request.SerializeToString())
     )
     frame = tf.make_ndarray(response.outputs["frame"])
-    want = keras_grey_levels(model, frame0, frame1, [0.5])
+    assert frame.shape == frame0.shape
+    want = keras_grey_levels(model, frame0, frame1, times if with_time else [0.5, 0.5])
     assert np.abs(frame.astype(np.int32) - want).max() <= 1

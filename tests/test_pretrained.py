@@ -113,12 +113,15 @@ def test_export_pretrained_has_the_serving_signature(tmp_path, name):
 
     assert export_main(["--pretrained", name, "--out", str(tmp_path / "base")]) == 0
     loaded = tf.saved_model.load(str(tmp_path / "base" / "1"))
-    signature = loaded.signatures["serving_default"]
-    inputs = signature.structured_input_signature[1]
-    assert {name: spec.dtype for name, spec in inputs.items()} == {
-        "frame0": tf.uint8, "frame1": tf.uint8, "time": tf.float32}  # fmt: skip
-    assert set(signature.structured_outputs) == {"frame", "frame_float"}
+    expected_inputs = {
+        "serving_default": {"frame0": tf.uint8, "frame1": tf.uint8},
+        "interpolate_at_time": {"frame0": tf.uint8, "frame1": tf.uint8, "time": tf.float32},
+    }
+    for key, want in expected_inputs.items():
+        inputs = loaded.signatures[key].structured_input_signature[1]
+        assert {name: spec.dtype for name, spec in inputs.items()} == want
+        assert set(loaded.signatures[key].structured_outputs) == {"frame", "frame_float"}
     rng = np.random.default_rng(0)
     frame = tf.constant(rng.integers(0, 256, (1, 21, 34, 3), dtype=np.uint8))
-    out = signature(frame0=frame, frame1=frame, time=tf.constant([0.5]))
+    out = loaded.signatures["serving_default"](frame0=frame, frame1=frame)
     assert out["frame"].shape == (1, 21, 34, 3) and out["frame"].dtype == tf.uint8

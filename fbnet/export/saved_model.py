@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from fbnet.export.serving import INPUT_NAMES, OUTPUT_NAMES, input_signature, make_serving_fn
+from fbnet.export.serving import (
+    DEFAULT_SIGNATURE,
+    INPUT_NAMES,
+    OUTPUT_NAMES,
+    TIME_SIGNATURE,
+    input_signature,
+    make_middle_frame_fn,
+    make_serving_fn,
+)
 from fbnet.interpolate.runner import check_two_frame_model, registry_spec_for
 
 METADATA_FILE = "fbnet_export.json"
@@ -70,7 +78,8 @@ def export_saved_model(
     pad_multiple: int = 1,
     metadata: dict[str, Any] | None = None,
 ) -> Path:
-    """Export ``model`` with the ``serving_default`` signature; returns the version directory.
+    """Export ``model`` with its two signatures (see :mod:`fbnet.export.serving`); returns the
+    version directory.
 
     Args:
         model: a two-frame ``keras.Model`` (see :mod:`fbnet`); context models are refused.
@@ -101,7 +110,12 @@ def export_saved_model(
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        "serving_default", make_serving_fn(model, pad_multiple), input_signature=input_signature()
+        DEFAULT_SIGNATURE,
+        make_middle_frame_fn(model, pad_multiple),
+        input_signature=input_signature(with_time=False),
+    )
+    archive.add_endpoint(
+        TIME_SIGNATURE, make_serving_fn(model, pad_multiple), input_signature=input_signature()
     )
     staging = base / f".tmp-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -111,7 +125,8 @@ def export_saved_model(
         record = {
             "model_class": f"{type(model).__module__}.{type(model).__name__}",
             "registry_name": spec.name if spec else None,
-            "signature": "serving_default",
+            "signature": DEFAULT_SIGNATURE,
+            "signatures": {DEFAULT_SIGNATURE: ["frame0", "frame1"], TIME_SIGNATURE: INPUT_NAMES},
             "inputs": list(INPUT_NAMES),
             "outputs": list(OUTPUT_NAMES),
             "pad_multiple": pad_multiple,

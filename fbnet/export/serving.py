@@ -1,15 +1,22 @@
 """The serving function wrapped around a two-frame model: uint8 frames in, uint8 frame out.
 
-Signature ``serving_default`` (method ``tensorflow/serving/predict``):
+Two signatures (method ``tensorflow/serving/predict``):
+
+* ``serving_default``: ``frame0``, ``frame1`` -> the middle frame (time 0.5). Being two-input,
+  it is called the same way by TF Serving and by plain TensorFlow
+  (``tf.saved_model.load(d).signatures["serving_default"](frame0=a, frame1=b)``).
+* ``interpolate_at_time``: ``frame0``, ``frame1``, ``time`` -> the frame at ``time``.
+
+Inputs and outputs:
 
 * ``frame0``: uint8 ``[B, H, W, 3]``, the first frame (RGB), any H, W >= 2.
 * ``frame1``: uint8 ``[B, H, W, 3]``, the second frame, same shape as ``frame0``.
-* ``time``: float32 ``[B]`` or ``[1]``, optional (default ``[0.5]``); 0 = frame0, 1 = frame1.
+* ``time`` (``interpolate_at_time`` only): float32 ``[B]`` or ``[1]``; 0 = frame0, 1 = frame1;
+  a one-element ``time`` is broadcast over the batch.
 * output ``frame``: uint8 ``[B, H, W, 3]``, the interpolated frame, rounded.
 * output ``frame_float``: float32 ``[B, H, W, 3]``, the same in [0, 1] before rounding.
 
-``time`` is optional through the SignatureDef ``defaults`` map (TF Serving fills in missing
-inputs from it); a one-element ``time`` is broadcast over the batch. Inputs are validated inside
+Inputs are validated inside
 the graph, so a malformed request fails with an ``InvalidArgumentError`` whose message names the
 input and the expected shape. Frames are padded (edge mode) at the bottom/right to
 ``pad_multiple`` and the output is cropped back to H x W inside the graph; models also pad
@@ -26,22 +33,26 @@ from fbnet.layers.padding import crop_to, pad_to_multiple
 
 DEFAULT_TIME = 0.5
 INPUT_NAMES = ("frame0", "frame1", "time")
+DEFAULT_SIGNATURE = "serving_default"
+TIME_SIGNATURE = "interpolate_at_time"
 OUTPUT_NAMES = ("frame", "frame_float")
 
 
-def input_signature() -> list[tf.TensorSpec]:
-    """TensorSpecs of ``frame0``, ``frame1`` and ``time``.
+def input_signature(with_time: bool = True) -> list[tf.TensorSpec]:
+    """TensorSpecs of ``frame0``, ``frame1`` and (``with_time``) ``time``.
 
     They are declared with unknown rank on purpose: TF Serving feeds request tensors without
     checking them against the declared shapes, and a declared (but violated) rank lets kernels
     abort the server process. The graph checks the real shapes at run time instead (see
     :func:`_validate`) and restores the static ``[B, H, W, 3]`` shape after the checks.
     """
-    return [
+    specs = [
         tf.TensorSpec(None, tf.uint8, name="frame0"),
         tf.TensorSpec(None, tf.uint8, name="frame1"),
-        tf.TensorSpec(None, tf.float32, name="time"),
     ]
+    if with_time:
+        specs.append(tf.TensorSpec(None, tf.float32, name="time"))
+    return specs
 
 
 def _padded_shape(tensor: tf.Tensor) -> tf.Tensor:
@@ -117,3 +128,13 @@ def make_serving_fn(model: Any, pad_multiple: int = 1) -> Any:
         }
 
     return serve
+
+
+def make_middle_frame_fn(model: Any, pad_multiple: int = 1) -> Any:
+    """``(frame0, frame1) -> {"frame", "frame_float"}`` at time 0.5 (``serving_default``)."""
+    serve = make_serving_fn(model, pad_multiple)
+
+    def serve_middle(frame0: tf.Tensor, frame1: tf.Tensor) -> dict[str, tf.Tensor]:
+        return serve(frame0, frame1, tf.constant([DEFAULT_TIME], tf.float32))
+
+    return serve_middle

@@ -106,7 +106,11 @@ class KerasInterpolator(_ProbesTime):
 
 
 class SavedModelInterpolator(_ProbesTime):
-    """Calls the ``serving_default`` signature of a SavedModel written by ``export.py``."""
+    """Calls a SavedModel written by ``export.py`` through its signature that takes ``time``.
+
+    That is ``interpolate_at_time`` (see :mod:`fbnet.export.serving`); exports made before it
+    existed took ``time`` in ``serving_default``, and are called through that one.
+    """
 
     def __init__(self, path: str | Path, name: str | None = None) -> None:
         import tensorflow as tf
@@ -115,14 +119,18 @@ class SavedModelInterpolator(_ProbesTime):
         self.name = name or f"saved_model:{self.path}"
         self._loaded = tf.saved_model.load(str(self.path))
         signatures = self._loaded.signatures
-        if "serving_default" not in signatures:
-            raise ValueError(f"{self.path} has no 'serving_default' signature")
-        self._fn = signatures["serving_default"]
+        key = next((k for k in ("interpolate_at_time", "serving_default") if k in signatures), None)
+        if key is None:
+            raise ValueError(
+                f"{self.path} has neither an 'interpolate_at_time' nor a 'serving_default' "
+                f"signature (it has {sorted(signatures)})"
+            )
+        self._fn = signatures[key]
         inputs = set(self._fn.structured_input_signature[1])
         outputs = set(self._fn.structured_outputs)
         if not {"frame0", "frame1", "time"} <= inputs or "frame_float" not in outputs:
             raise ValueError(
-                f"{self.path} is not a frame-interpolation export: serving_default takes "
+                f"{self.path} is not a frame-interpolation export: {key} takes "
                 f"{sorted(inputs)} and returns {sorted(outputs)}"
             )
 
