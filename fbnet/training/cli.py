@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="none, mirrored (this machine's devices) or multiworker (TF_CONFIG)")
     add("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override any config field, e.g. --set optimizer.learning_rate=3e-4")
+    add("--init-from", metavar="RUN_OR_FILE", help="start a new run from the weights of a "
+        ".keras file or of a run directory's best checkpoint (ignored when resuming)")
     add("--no-progress", action="store_true", help="no progress bar")
     # fmt: on
     return parser
@@ -68,6 +70,7 @@ def _flag_overrides(args: argparse.Namespace) -> dict:
         ("training", "mixed_precision"): args.mixed_precision,
         ("training", "distribute"): args.distribute,
         ("training", "seed"): args.seed,
+        ("training", "init_from"): args.init_from,
         ("training", "deterministic"): True if args.seed is not None else None,
     }
     update: dict = {}

@@ -149,6 +149,10 @@ class TrainingConfig:
             (``TF_CONFIG``).
         logical_cpus: split the CPU into this many logical devices (0: leave as is), to try
             mirrored training on a machine without GPUs.
+        init_from: start a new run from these weights (a ``.keras`` file of the same
+            architecture, or a run directory, whose best checkpoint is used); only read when the
+            run has no checkpoint yet, so resuming is unaffected. Optimizer state and step
+            counter start fresh.
     """
 
     epochs: int = 5
@@ -166,6 +170,7 @@ class TrainingConfig:
     deterministic: bool = False
     distribute: str = "none"
     logical_cpus: int = 0
+    init_from: str | None = None
 
     def validate(self) -> None:
         _check_positive("training.epochs", self.epochs)

@@ -32,6 +32,7 @@ from fbnet.training.checkpoints import CheckpointManager
 from fbnet.training.config import TrainConfig
 from fbnet.training.config_io import check_resumable, save_config, with_seed
 from fbnet.training.distribute import configure_devices, make_strategy, worker_role
+from fbnet.training.init_from import init_weights
 from fbnet.training.models import (
     build_model,
     compile_model,
@@ -131,6 +132,9 @@ class Trainer:
         )
         record = self.ckpts.restore(self.model, self.optimizers)
         if record is None:
+            if settings.init_from:
+                path = init_weights(self.model, settings.init_from)
+                self.log(f"new run: weights initialised from {path}")
             return
         self.step, self.epoch = record.step, record.epoch
         self.in_epoch = min(record.step_in_epoch, settings.steps_per_epoch)
