@@ -8,6 +8,7 @@
 # Everything is written under $FBNET_DATA_OUT (default tfrecords/shipped):
 #   train3/   3-frame training windows, 256x192: real clips (stride 1 and 2) + photo-textured
 #             synthetic motion + procedural synthetic motion; val = tail of each clip + synthetic
+#   train3m/  train3 plus photo-textured scenes with large motion (FBNet's motion stage)
 #   shift-w3/ 3-frame smooth-texture translations, 128x128: FBNet's flow warm-up
 #   train7/   7-frame windows, 256x192, for the any-t model (real clips + photo-textured synthetic)
 #   test-s1/  held-out clips, native size, stride 1, one folder per triplet (f0/f1/f2.png)
@@ -15,6 +16,7 @@
 #   test-w7/  held-out clips, native size, 7-frame windows (0.png ... 6.png)
 # Sizes of the synthetic parts: FBNET_SYN_PHOTO (3-frame photo-textured windows, default 240),
 # FBNET_SYN_PROC (procedural, default 120), FBNET_SYN_SHIFT (shift warm-up, default 600),
+# FBNET_SYN_MOTION (large-motion photo scenes, default 480),
 # FBNET_SYN_PHOTO7 (7-frame, default 60).
 set -euo pipefail
 
@@ -73,6 +75,12 @@ build --synthetic "${FBNET_SYN_SHIFT:-600}" --motion shift --max-shift 6 --out "
   --window 3 --size 128x128 --val-fraction 0.1 --seed 3
 "$PY" scripts/merge_datasets.py "$OUT/train3" \
   "$parts/real-s1" "$parts/real-s2" "$parts/photo-w3" "$parts/proc-w3"
+# Large-motion photo scenes (camera and objects up to 20 px per frame) for FBNet's motion stage
+# (configs/shipped/fbnet_motion.yaml): train3 plus these.
+build --synthetic "${FBNET_SYN_MOTION:-480}" --textures "$STILLS" --out "$parts/photo-m20" \
+  --window 3 --size $SIZE --val-fraction 0.1 --seed 21 --max-shift 20 --max-object-speed 20
+"$PY" scripts/merge_datasets.py "$OUT/train3m" \
+  "$parts/real-s1" "$parts/real-s2" "$parts/photo-w3" "$parts/proc-w3" "$parts/photo-m20"
 
 # 7-frame training data for the any-t model.
 build "${sources[@]}" --out "$parts/real-w7" --window 7 --stride 1 --size $SIZE \
