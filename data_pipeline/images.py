@@ -1,58 +1,13 @@
-"""Reading still images and normalising frames to uint8 RGB ``[H, W, 3]``.
+"""Frame transforms for dataset building: cover-resize and centre-crop, PNG encoding, sizes.
 
-Everything that enters a TFRecord goes through ``to_rgb8``: greyscale, grey+alpha and RGBA images
-are converted (alpha is dropped), 16-bit and float images are rescaled to 8 bits. OpenCV decodes to
-BGR(A); the functions here return RGB.
+Frames are uint8 RGB ``[H, W, 3]``, as :mod:`data_pipeline.media` (which reads every image and
+video of the project) returns them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
-
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm"})
-
-
-def to_rgb8(image: np.ndarray, *, bgr: bool = True, name: str = "image") -> np.ndarray:
-    """Convert a decoded image (2-D grey, or 1/2/3/4 channels; uint8, uint16 or float) to RGB8.
-
-    ``bgr`` says the colour channels are in OpenCV's BGR order. Float images are taken to be in
-    [0, 1]. ``name`` is used in error messages.
-    """
-    if image.ndim == 2:
-        image = image[..., None]
-    if image.ndim != 3 or image.shape[-1] not in (1, 2, 3, 4):
-        raise ValueError(f"{name}: unsupported image shape {image.shape}")
-    if image.dtype == np.uint8:
-        pass
-    elif image.dtype == np.uint16:
-        image = ((image.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    elif np.issubdtype(image.dtype, np.floating):
-        image = np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
-    else:
-        raise ValueError(f"{name}: unsupported pixel type {image.dtype}")
-    channels = image.shape[-1]
-    if channels in (1, 2):  # grey, or grey + alpha
-        image = np.repeat(image[..., :1], 3, axis=-1)
-    else:
-        image = image[..., :3]
-        if bgr:
-            image = image[..., ::-1]
-    return np.ascontiguousarray(image)
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as uint8 RGB ``[H, W, 3]``; clear errors for missing/unreadable files."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise ValueError(f"cannot read image {path}: the file is empty, corrupt or not an image")
-    return to_rgb8(image, name=str(path))
 
 
 def resize_and_crop(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:

@@ -21,8 +21,13 @@ from pathlib import Path
 import numpy as np
 from natsort import natsorted
 
-from data_pipeline.images import IMAGE_EXTENSIONS, read_image
-from data_pipeline.video import VIDEO_EXTENSIONS, estimate_frame_count, iter_video_frames
+from data_pipeline.media import (
+    VIDEO_EXTENSIONS,
+    estimate_frame_count,
+    iter_video_frames,
+    list_images,
+    read_image,
+)
 
 VIMEO_LISTS = {
     "tri": ("tri_trainlist.txt", "tri_testlist.txt", 3),
@@ -62,11 +67,6 @@ class Clip:
         if self.kind == "video":
             return estimate_frame_count(self.path)
         return len(self.frame_paths)
-
-
-def _images_in(folder: Path) -> list[Path]:
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
-    return natsorted(files, key=lambda p: p.name)
 
 
 def _vimeo_clips(root: Path, window: int) -> list[Clip] | None:
@@ -116,7 +116,7 @@ def _clips_of(path: Path, window: int, depth: int = 0) -> list[Clip]:
     vimeo = _vimeo_clips(path, window)
     if vimeo is not None:
         return vimeo
-    images = _images_in(path)
+    images = list_images(path)
     if images:
         return [Clip(path.name, "images", path, tuple(images))]
     clips: list[Clip] = []

@@ -90,7 +90,7 @@ def as_texture_images(textures: list | tuple | None) -> list[np.ndarray]:
     """Normalise photographs (uint8, uint16 or float arrays, or image paths) to float32 RGB."""
     if not textures:
         return []
-    from data_pipeline.images import read_image  # local: only photo textures need file IO
+    from data_pipeline.media import read_image  # local: only photo textures need file IO
 
     images = []
     for item in textures:

@@ -9,9 +9,11 @@ shards without a manifest, never a directory that ``read_manifest`` accepts as f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,15 @@ def check_output_dir(out_dir: Path, overwrite: bool) -> None:
         )
 
 
+@contextlib.contextmanager
+def _as_os_error() -> Iterator[None]:
+    """Re-raise TensorFlow's file errors (e.g. a full disk) as ``OSError`` naming the file."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        raise OSError(f"cannot write {error.message}") from None
+
+
 @dataclass
 class _Shard:
     path: Path
@@ -62,15 +73,18 @@ class _SplitWriter:
             self._close_current()
             shard = _Shard(self.staging / f"{self.split}-{len(self.shards):05d}.partial")
             self.shards.append(shard)
-            self._writer = tf.io.TFRecordWriter(str(shard.path))
-        self._writer.write(record)
+            with _as_os_error():
+                self._writer = tf.io.TFRecordWriter(str(shard.path))
+        with _as_os_error():
+            self._writer.write(record)
         self.shards[-1].examples += 1
         self.shards[-1].bytes += len(record) + 16  # TFRecord framing: length, 2 CRCs
 
     def _close_current(self) -> None:
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            with _as_os_error():
+                writer.close()
 
     def close(self) -> None:
         self._close_current()
@@ -92,6 +106,27 @@ class StagedDataset:
         if split not in self._splits:
             self._splits[split] = _SplitWriter(self.staging, split, self.shard_bytes)
         self._splits[split].write(record)
+
+    def add_shard(self, split: str, source: str | Path, examples: int) -> None:
+        """Add a finished shard file of ``examples`` records to ``split`` (used by merging).
+
+        The file is hard-linked into the staging folder (copied when linking fails), so the
+        source stays as it is; ``publish`` names it like the shards written here.
+        """
+        source = Path(source)
+        if not source.is_file():
+            raise FileNotFoundError(f"shard not found: {source}")
+        if split not in self._splits:
+            self._splits[split] = _SplitWriter(self.staging, split, self.shard_bytes)
+        writer = self._splits[split]
+        writer._close_current()
+        shard = _Shard(self.staging / f"{split}-{len(writer.shards):05d}.partial", examples)
+        try:
+            os.link(source, shard.path)
+        except OSError:
+            shutil.copyfile(source, shard.path)
+        shard.bytes = shard.path.stat().st_size
+        writer.shards.append(shard)
 
     def examples(self, split: str) -> int:
         writer = self._splits.get(split)
@@ -133,5 +168,6 @@ class StagedDataset:
     def discard(self) -> None:
         """Close writers and delete the staging folder (after publishing, or on failure)."""
         for writer in self._splits.values():
-            writer.close()
+            with contextlib.suppress(OSError):  # e.g. a full disk: the files go anyway
+                writer.close()
         shutil.rmtree(self.staging, ignore_errors=True)

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"fbnet {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. a full disk: the message names the file
+        print(f"fbnet {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

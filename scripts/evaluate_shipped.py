@@ -48,13 +48,10 @@ class Timed:
 
 
 def load_method(spec: str) -> Any:
-    from fbnet.interpolate.runner import KerasInterpolator, load_interpolator
+    from fbnet.interpolate.runner import load_interpolator
 
-    if spec.startswith("pretrained:"):
-        from fbnet.pretrained import load_pretrained
-
-        name = spec.partition(":")[2]
-        return KerasInterpolator(load_pretrained(name), name=spec)
+    if spec.startswith("pretrained:"):  # a shipped model, loaded by fbnet.loading
+        return load_interpolator(spec.partition(":")[2])
     return load_interpolator(spec)
 
 

@@ -5,8 +5,9 @@
 #
 # NAME: fbnet_warmup, fbnet, fbnet_anyt, sin_gan, deep_cnn or dncnn (configs/shipped/NAME.yaml).
 # Needs the datasets of scripts/build_shipped_data.sh. Runs go to runs/shipped/NAME (running the
-# command again resumes). Staged models start from another run's checkpoints (copied in without
-# the best-checkpoint record, which was scored on the other run's validation data):
+# command again resumes). Staged models start a new run from the weights of the previous stage's
+# run (`train.py --init-from RUN`: its best checkpoint, strict; optimizer state and step counter
+# start afresh, and the configs' learning rates continue the earlier schedule):
 #   fbnet_warmup (flow warm-up on shifted textures, not shipped) -> fbnet (real/photo mix)
 #   -> fbnet_anyt (7-frame windows with random t).
 # FBNET_SHIP=0 trains without copying the result into fbnet/pretrained/.
@@ -29,17 +30,19 @@ case "$NAME" in
   *) BASE_NAME="" ;;
 esac
 if [[ "$NAME" == fbnet* ]]; then MODEL=fbnet; fi
-if [[ -n "$BASE_NAME" && ! -d "$RUN/checkpoints" ]]; then
-  BASE="runs/shipped/$BASE_NAME/checkpoints"
-  [[ -f "$BASE/index.json" ]] || {
+INIT=()
+if [[ -n "$BASE_NAME" ]]; then
+  BASE="runs/shipped/$BASE_NAME"
+  # A run that already exists resumes (train.py ignores --init-from then).
+  if [[ ! -f "$RUN/config.yaml" && ! -f "$BASE/config.yaml" ]]; then
     echo "train_shipped: $NAME starts from $BASE; run scripts/train_shipped.sh $BASE_NAME" >&2
     exit 2
-  }
-  "$PY" scripts/warm_start_run.py "$BASE" "$RUN"
+  fi
+  INIT=(--init-from "$BASE")
 fi
 
 start=$(date +%s)
-"$PY" train.py --model "$MODEL" --config "$CONFIG" --run-dir "$RUN" --no-progress "$@"
+"$PY" train.py --model "$MODEL" --config "$CONFIG" --run-dir "$RUN" --no-progress "${INIT[@]}" "$@"
 seconds=$(( $(date +%s) - start ))
 if [[ "${FBNET_SHIP:-1}" != 0 && "$NAME" != fbnet_warmup ]]; then
   "$PY" -m fbnet.pretrained.ship --run-dir "$RUN" --name "$NAME" --train-seconds "$seconds"

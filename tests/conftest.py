@@ -1,4 +1,4 @@
-"""Shared pytest configuration: quiet TensorFlow, the ``large`` marker, paths to sample data."""
+"""Shared pytest configuration: quiet TensorFlow, paths to the sample data beside the checkout."""
 
 from __future__ import annotations
 
@@ -12,21 +12,6 @@ import pytest  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--run-large", action="store_true", default=False, help="also run tests marked large"
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-large"):
-        return
-    skip_large = pytest.mark.skip(reason="large test: pass --run-large to run it")
-    for item in items:
-        if "large" in item.keywords:
-            item.add_marker(skip_large)
 
 
 def _shared_dir() -> Path | None:

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from data_pipeline.images import parse_size, read_image, resize_and_crop
+from data_pipeline.images import parse_size, resize_and_crop
+from data_pipeline.media import estimate_frame_count, iter_video_frames, read_image
 from data_pipeline.sources import discover_clips
-from data_pipeline.video import estimate_frame_count, iter_video_frames
 from tests.data_helpers import (
     coded_frame,
     frame_number,

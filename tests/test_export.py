@@ -9,7 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -17,47 +16,8 @@ import tensorflow as tf
 from export import main as export_main
 from fbnet.export.saved_model import METADATA_FILE, export_saved_model, next_version
 from fbnet.export.serving import TIME_SIGNATURE
-from fbnet.interpolate.runner import KerasInterpolator, SavedModelInterpolator, load_interpolator
-
-
-@keras.saving.register_keras_serializable(package="fbnet_tests")
-class TinyBlend(keras.Model):
-    """A tiny two-frame model: time-weighted blend plus a small learned residual."""
-
-    def __init__(self, filters: int = 4, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.hidden = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")
-        self.residual = keras.layers.Conv2D(3, 3, padding="same", kernel_initializer="he_normal")
-
-    def call(self, inputs: dict, training: bool | None = None):
-        frame0, frame1 = inputs["frame0"], inputs["frame1"]
-        time = keras.ops.reshape(inputs.get("time", keras.ops.full((1,), 0.5)), (-1, 1, 1, 1))
-        blend = (1.0 - time) * frame0 + time * frame1
-        features = self.hidden(keras.ops.concatenate([frame0, frame1], axis=-1))
-        return blend + 0.2 * self.residual(features)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "filters": self.filters}
-
-
-def tiny_model(seed: int = 0) -> TinyBlend:
-    keras.utils.set_random_seed(seed)
-    model = TinyBlend()
-    frames = np.zeros((1, 8, 8, 3), np.float32)
-    model({"frame0": frames, "frame1": frames, "time": np.full((1,), 0.5, np.float32)})
-    return model
-
-
-def random_pair(batch: int, height: int, width: int, seed: int = 0) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(seed)
-    shape = (batch, height, width, 3)
-    return rng.integers(0, 256, shape, np.uint8), rng.integers(0, 256, shape, np.uint8)
-
-
-def keras_grey_levels(model, frame0, frame1, time) -> np.ndarray:
-    out = KerasInterpolator(model).interpolate(frame0, frame1, np.asarray(time, np.float32))
-    return np.round(out * 255.0).astype(np.int32)
+from fbnet.interpolate.runner import SavedModelInterpolator, load_interpolator
+from tests.model_helpers import TinyBlend, keras_grey_levels, random_pair, tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -13,46 +13,7 @@ import pytest
 
 from export import main as export_main
 from fbnet.interpolate.runner import KerasInterpolator, load_interpolator
-from tests.test_export import random_pair
-
-pytest.importorskip("fbnet.training.run_dir")
-
-TINY_PARAMS = {
-    "deep_cnn": {
-        "expansion_filters": 4,
-        "spatial_filters": [4, 4],
-        "spatial_kernel_sizes": [3, 2],
-        "head_filters": [4],
-        "output_activation": "sigmoid",
-    },
-    "fbnet": {
-        "levels": 3,
-        "feature_filters": [4, 8],
-        "flow_filters": [8, 8, 4],
-        "flow_kernel_sizes": [3, 3, 1],
-        "fusion_filters": [4, 8, 8],
-        "fusion_convs_per_level": 1,
-    },
-    "dncnn": {"depth": 2, "filters": 4},
-}
-
-
-def make_run(root: Path, name: str, params: dict, checkpoint_params: dict | None = None) -> Path:
-    """A run directory as train.py leaves it: config.yaml and checkpoints/best.keras."""
-    pytest.importorskip(f"fbnet.models.{'fbnet_model' if name == 'fbnet' else name}")
-    import keras
-
-    from fbnet.training.config import ModelConfig, TrainConfig, save_config
-    from fbnet.training.models import build_model
-    from fbnet.training.run_dir import RunDir
-
-    run = RunDir.at(root / name).create()
-    config = TrainConfig(model=ModelConfig(name=name, params=params))
-    save_config(config, run.config_path)
-    keras.utils.set_random_seed(1)
-    written = TrainConfig(model=ModelConfig(name=name, params=checkpoint_params or params))
-    build_model(written).save(run.checkpoints / "best.keras")
-    return run.root
+from tests.model_helpers import TINY_PARAMS, make_run, random_pair
 
 
 def test_run_dir_export_matches_the_run_model(tmp_path, capsys):

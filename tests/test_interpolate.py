@@ -17,14 +17,7 @@ from fbnet.interpolate.schedule import ScheduleConfig, StreamStats, interpolate_
 from fbnet.interpolate.tiling import TiledInterpolator, auto_tile, axis_weights, tile_starts
 from fbnet.interpolate.video_io import FrameSource
 from fbnet.metrics import psnr
-
-
-def texture(height: int, width: int, seed: int, blur: float = 3.0) -> np.ndarray:
-    """Smooth random RGB texture, uint8."""
-    noise = np.random.default_rng(seed).random((height, width, 3)).astype(np.float32)
-    smooth = cv2.GaussianBlur(noise, (0, 0), blur)
-    smooth = (smooth - smooth.min()) / (smooth.max() - smooth.min())
-    return np.round(smooth * 255).astype(np.uint8)
+from tests.model_helpers import texture
 
 
 def flat(value: int, size: int = 8) -> np.ndarray:

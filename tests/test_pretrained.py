@@ -12,7 +12,8 @@ import pytest
 from data_pipeline.synthetic import shifted_window
 from fbnet import pretrained
 from fbnet.metrics import psnr
-from fbnet.models.registry import get_spec, load_pretrained
+from fbnet.models.registry import get_spec
+from fbnet.pretrained import load_pretrained
 
 SHIPPED = pretrained.available()
 PACKAGE_LIMIT_BYTES = 25 * 1024 * 1024

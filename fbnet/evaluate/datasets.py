@@ -21,11 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from natsort import natsorted
 
-from fbnet.interpolate.video_io import IMAGE_SUFFIXES, to_rgb8
+from data_pipeline.media import find_image, read_image
 
 LAYOUTS = ("vimeo90k", "middlebury", "ucf101", "triplets", "tfrecord")
 TRIPLET_NAMES = (("f0", "f1", "f2"), ("im1", "im2", "im3"))
@@ -43,10 +42,8 @@ class Triplet:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """A uint8 RGB image; ``FileNotFoundError``/``ValueError`` naming the file."""
-    if not path.is_file():
-        raise FileNotFoundError(f"missing image {path}")
-    return to_rgb8(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), str(path))
+    """A uint8 RGB image (:func:`data_pipeline.media.read_image`); errors name the file."""
+    return read_image(path)
 
 
 def _triplet(name: str, paths: tuple[Path, Path, Path], time: float = 0.5) -> Triplet:
@@ -57,17 +54,9 @@ def _triplet(name: str, paths: tuple[Path, Path, Path], time: float = 0.5) -> Tr
     return Triplet(name, frame0, frame1, target, time)
 
 
-def _find_image(folder: Path, stem: str) -> Path | None:
-    for suffix in IMAGE_SUFFIXES:
-        for candidate in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
-            if candidate.is_file():
-                return candidate
-    return None
-
-
 def _triplet_paths(folder: Path) -> tuple[Path, Path, Path] | None:
     for names in TRIPLET_NAMES:
-        paths = [_find_image(folder, name) for name in names]
+        paths = [find_image(folder, name) for name in names]
         if all(paths):
             return paths[0], paths[1], paths[2]
     return None

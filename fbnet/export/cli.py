@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +19,20 @@ import numpy as np
 MAX_GREY_LEVEL_ERROR = 1
 
 
-def pretrained_file(name: str) -> Path:
-    """``fbnet/pretrained/NAME.keras``; ``FileNotFoundError`` naming what is available."""
-    folder = Path(str(resources.files("fbnet") / "pretrained"))
-    path = folder / f"{name}.keras"
-    if not path.is_file():
-        available = sorted(p.stem for p in folder.glob("*.keras")) if folder.is_dir() else []
-        raise FileNotFoundError(
-            f"--pretrained {name}: no such shipped model in {folder}; available: {available}"
-        )
-    return path
-
-
 def load_source_model(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """The Keras model named by the arguments and metadata describing where it came from."""
-    from fbnet.export.restore import checkpoint_path, restore_run_model
-    from fbnet.interpolate.runner import load_keras_file
+    from fbnet import loading
 
     if args.run_dir is not None:
-        path = checkpoint_path(args.run_dir, args.checkpoint)
-        model = restore_run_model(args.run_dir, args.checkpoint)
-        return model, {"run_dir": str(args.run_dir), "checkpoint": str(path)}
-    path = Path(args.model_file) if args.model_file else pretrained_file(args.pretrained)
-    return load_keras_file(path), {"model_file": str(path)}
+        source = loading.run_source(args.run_dir, args.checkpoint)
+        metadata = {"run_dir": str(args.run_dir), "checkpoint": str(source.path)}
+    elif args.model_file:
+        source = loading.file_source(args.model_file)
+        metadata = {"model_file": str(source.path)}
+    else:
+        source = loading.shipped_source(args.pretrained)
+        metadata = {"model_file": str(source.path)}
+    return loading.load_source(source, two_frame=True), metadata
 
 
 def verify_export(model: Any, version_dir: Path, seed: int = 0) -> int:
@@ -53,7 +43,7 @@ def verify_export(model: Any, version_dir: Path, seed: int = 0) -> int:
     """
     import tensorflow as tf
 
-    from fbnet.interpolate.runner import KerasInterpolator
+    from fbnet.loading import KerasInterpolator
 
     rng = np.random.default_rng(seed)
     frame0 = rng.integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
@@ -124,3 +114,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
         print(f"export.py: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. a full disk: the message names the file
+        print(f"export.py: error: {error}", file=sys.stderr)
+        return 1

@@ -25,7 +25,7 @@ from fbnet.export.serving import (
     make_middle_frame_fn,
     make_serving_fn,
 )
-from fbnet.interpolate.runner import check_two_frame_model, registry_spec_for
+from fbnet.models.params import check_two_frame_model, spec_for_model
 
 METADATA_FILE = "fbnet_export.json"
 
@@ -121,7 +121,7 @@ def export_saved_model(
     shutil.rmtree(staging, ignore_errors=True)
     try:
         archive.write_out(str(staging), verbose=False)
-        spec = registry_spec_for(model)
+        spec = spec_for_model(model)
         record = {
             "model_class": f"{type(model).__module__}.{type(model).__name__}",
             "registry_name": spec.name if spec else None,

@@ -1,9 +1,9 @@
 """Streaming frame sources (video file or image folder) and writers (video file or PNG folder).
 
-Frames are uint8 RGB ``[H, W, 3]``. Grey, grey+alpha, BGRA and 16-bit images are converted to
-8-bit RGB on reading. Writers always write to a temporary name beside the target
-(``.NAME.partial...``) and :func:`commit` renames it at the end, so an interrupted run leaves no
-file that looks complete.
+Frames are uint8 RGB ``[H, W, 3]``, read through :mod:`data_pipeline.media` (the project's one
+image/video reader: grey, grey+alpha, BGRA and 16-bit images become 8-bit RGB). Writers always
+write to a temporary name beside the target (``.NAME.partial...``) and :func:`commit` renames it
+at the end, so an interrupted run leaves no file that looks complete.
 
 Video codecs: the output container is chosen by the output suffix; within it the input's codec
 family is preferred when it can be encoded (H.264 input -> H.264 through the ffmpeg command line
@@ -23,9 +23,9 @@ from typing import Any
 
 import cv2
 import numpy as np
-from natsort import natsorted
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from data_pipeline.media import IMAGE_EXTENSIONS, VideoReader, list_images, read_image
+
 CONTAINER_CODECS = {
     ".mp4": ("avc1", "mp4v"),
     ".m4v": ("avc1", "mp4v"),
@@ -63,31 +63,6 @@ class SourceInfo:
     fourcc: str
 
 
-def to_rgb8(image: np.ndarray | None, where: str, bgr: bool = True) -> np.ndarray:
-    """Any OpenCV-decoded image (grey, BGR, BGRA, 8/16-bit) as uint8 RGB ``[H, W, 3]``."""
-    if image is None:
-        raise ValueError(f"{where}: cannot decode image")
-    if image.dtype == np.uint16:
-        image = (image.astype(np.float32) / 257.0).round().astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise ValueError(f"{where}: unsupported pixel type {image.dtype}")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    channels = image.shape[2]
-    if channels in (1, 2):
-        return np.repeat(image[:, :, :1], 3, axis=2)
-    if channels not in (3, 4):
-        raise ValueError(f"{where}: expected 1 to 4 channels, got {channels}")
-    image = image[:, :, :3]
-    return np.ascontiguousarray(image[:, :, ::-1] if bgr else image)
-
-
-def _fourcc_text(code: float) -> str:
-    value = int(code)
-    text = "".join(chr((value >> (8 * i)) & 0xFF) for i in range(4))
-    return text if text.isprintable() else ""
-
-
 class FrameSource:
     """Frames of a video file or an image folder, decoded one at a time (RGB uint8).
 
@@ -99,44 +74,32 @@ class FrameSource:
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(f"input {self.path} does not exist")
-        self._capture = None
+        self._video: VideoReader | None = None
         if self.path.is_dir():
-            self._files = natsorted(
-                p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
-            )
+            self._files = list_images(self.path)
             if not self._files:
-                raise ValueError(f"input folder {self.path} has no images {IMAGE_SUFFIXES}")
-            self._first = self._read_image(self._files[0])
+                raise ValueError(f"input folder {self.path} has no images {IMAGE_EXTENSIONS}")
+            self._first = read_image(self._files[0])
             height, width = self._first.shape[:2]
             self.info = SourceInfo(
                 self.path, True, height, width, fps or DEFAULT_FOLDER_FPS, len(self._files), ""
             )
             return
-        self._capture = cv2.VideoCapture(str(self.path))
-        if not self._capture.isOpened():
-            raise ValueError(f"input {self.path} is not a readable video or image folder")
-        ok, frame = self._capture.read()
-        if not ok:
-            self.close()
-            raise ValueError(f"input {self.path} has no decodable video frames")
-        self._first = to_rgb8(frame, f"{self.path} frame 0")
+        self._video = VideoReader(self.path)
+        self._first = self._video.first
         height, width = self._first.shape[:2]
-        claimed = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        native_fps = self._capture.get(cv2.CAP_PROP_FPS)
-        if fps is None and not (native_fps and np.isfinite(native_fps) and native_fps > 0):
+        if fps is None and not self._video.fps:
+            self.close()
             raise ValueError(f"input {self.path} reports no frame rate; pass --fps")
         self.info = SourceInfo(
             self.path,
             False,
             height,
             width,
-            float(fps or native_fps),
-            claimed if claimed > 0 else None,
-            _fourcc_text(self._capture.get(cv2.CAP_PROP_FOURCC)),
+            float(fps or self._video.fps),
+            self._video.claimed_frames,
+            self._video.fourcc,
         )
-
-    def _read_image(self, path: Path) -> np.ndarray:
-        return to_rgb8(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), str(path))
 
     def _check_size(self, frame: np.ndarray, where: str) -> np.ndarray:
         if frame.shape[:2] != (self.info.height, self.info.width):
@@ -147,23 +110,18 @@ class FrameSource:
         return frame
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        yield self._first
-        if self._capture is None:
-            for path in self._files[1:]:
-                yield self._check_size(self._read_image(path), str(path))
+        if self._video is not None:
+            for frame in self._video:
+                yield self._check_size(frame, str(self.path))
             return
-        index = 1
-        while True:
-            ok, frame = self._capture.read()
-            if not ok:
-                return
-            yield self._check_size(to_rgb8(frame, f"{self.path} frame {index}"), str(self.path))
-            index += 1
+        yield self._first
+        for path in self._files[1:]:
+            yield self._check_size(read_image(path), str(path))
 
     def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        if self._video is not None:
+            self._video.close()
+            self._video = None
 
 
 def is_video_path(path: str | Path) -> bool:
@@ -221,7 +179,21 @@ class VideoWriter:
         self.frames += 1
 
     def close(self) -> Path:
+        """Finish the file; ``OSError`` if it holds fewer frames than were written.
+
+        OpenCV's writer only logs failed writes (a full disk, say), so the file is read back.
+        """
         self._writer.release()
+        capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        found = 0
+        while found < self.frames and capture.grab():
+            found += 1
+        capture.release()
+        if found < self.frames:
+            raise OSError(
+                f"could not write {self.path}: it holds {found} of {self.frames} frames "
+                "(disk full?)"
+            )
         return self.path
 
     def discard(self) -> None:

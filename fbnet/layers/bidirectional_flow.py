@@ -18,6 +18,12 @@ Both start at zero at the coarsest level. At every level each one is refined by 
 :class:`~fbnet.layers.flow_estimator.FlowEstimator` (a residual update); between levels it is
 upsampled x2 bilinearly and its values are multiplied by 2, because one pixel of level ``l + 1``
 spans two pixels of level ``l``.
+
+With ``finest_level = k > 0`` no flow is estimated below level ``k``: the flows of levels
+``k - 1 ... 0`` are the level-``k`` flow upsampled the same way (x2 bilinear, values x2, once per
+level), as RIFE- and FILM-style models do at full resolution. Estimator ``i`` is named
+``estimator_{i}`` for its level whatever ``k`` is, so the estimators of a ``k > 0`` layer have the
+names and shapes of the same levels of a ``k = 0`` layer.
 """
 
 from __future__ import annotations
@@ -55,8 +61,11 @@ class BiDirectionalFlowEstimation(keras.layers.Layer):
         filters: hidden channels of each estimator.
         kernel_sizes: their kernel sizes.
         activation: activation of the hidden convolutions.
-        shared_from_level: first level of the shared estimator, in ``[0, levels - 1]``;
-            ``None`` gives every level its own estimator.
+        shared_from_level: first level of the shared estimator, in
+            ``[finest_level, levels - 1]``; ``None`` gives every level its own estimator.
+        warp_jit_compile: run the warps XLA-compiled (see :func:`fbnet.ops.warp.dense_image_warp`).
+        finest_level: finest level with a flow estimator, in ``[0, levels - 1]``; finer levels
+            get the upsampled flow (see the module docstring).
 
     Call:
         list of ``levels`` pair-batched feature maps ``[2B, h, w, C]``, finest first -> list of
@@ -71,14 +80,19 @@ class BiDirectionalFlowEstimation(keras.layers.Layer):
         activation: str = "relu",
         shared_from_level: int | None = None,
         warp_jit_compile: bool = True,
+        finest_level: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         if int(levels) < 1:
             raise ValueError(f"levels must be >= 1, got {levels}")
-        if shared_from_level is not None and not 0 <= int(shared_from_level) < int(levels):
+        if not 0 <= int(finest_level) < int(levels):
+            raise ValueError(f"finest_level must be in [0, {int(levels) - 1}], got {finest_level}")
+        if shared_from_level is not None and not (
+            int(finest_level) <= int(shared_from_level) < int(levels)
+        ):
             raise ValueError(
-                f"shared_from_level must be None or in [0, {int(levels) - 1}], "
+                f"shared_from_level must be None or in [{int(finest_level)}, {int(levels) - 1}], "
                 f"got {shared_from_level}"
             )
         self.levels = int(levels)
@@ -87,7 +101,9 @@ class BiDirectionalFlowEstimation(keras.layers.Layer):
         self.activation = activation
         self.shared_from_level = None if shared_from_level is None else int(shared_from_level)
         self.warp_jit_compile = bool(warp_jit_compile)
+        self.finest_level = int(finest_level)
         count = self.levels if shared_from_level is None else self.shared_from_level + 1
+        # estimators[i] serves level finest_level + i (and the shared one every coarser level).
         self.estimators = [
             FlowEstimator(
                 self.filters,
@@ -96,12 +112,28 @@ class BiDirectionalFlowEstimation(keras.layers.Layer):
                 warp_jit_compile=self.warp_jit_compile,
                 name=f"estimator_{i}",
             )
-            for i in range(count)
+            for i in range(self.finest_level, count)
         ]
 
     def estimator_for(self, level: int) -> FlowEstimator:
-        """The estimator used at ``level``."""
-        return self.estimators[min(level, len(self.estimators) - 1)]
+        """The estimator used at ``level`` (``ValueError`` below ``finest_level``)."""
+        if not self.finest_level <= level < self.levels:
+            raise ValueError(
+                f"levels {self.finest_level}..{self.levels - 1} have an estimator, got {level}"
+            )
+        return self.estimators[min(level - self.finest_level, len(self.estimators) - 1)]
+
+    def level_flow(self, level: int, source: tf.Tensor, coarser: tf.Tensor | None) -> tf.Tensor:
+        """The flow of ``level`` from its features and the flow of ``level + 1`` (one step of
+        :meth:`call`; ``coarser`` is ``None`` at the coarsest level)."""
+        if level < self.finest_level:
+            return upsample_flow(coarser)
+        # Frame 1's features are the target of flow_01, frame 0's the target of flow_10.
+        target = swap_pair(source)
+        estimator = self.estimator_for(level)
+        if coarser is None:
+            return estimator((target, source))
+        return estimator((target, source, upsample_flow(coarser)))
 
     def call(self, features: Sequence[tf.Tensor]) -> list[tf.Tensor]:
         if len(features) != self.levels:
@@ -109,14 +141,7 @@ class BiDirectionalFlowEstimation(keras.layers.Layer):
         flows: list[tf.Tensor] = list(features)
         flow = None
         for level in reversed(range(self.levels)):
-            source = features[level]
-            # Frame 1's features are the target of flow_01, frame 0's the target of flow_10.
-            target = swap_pair(source)
-            estimator = self.estimator_for(level)
-            if flow is None:
-                flow = estimator((target, source))
-            else:
-                flow = estimator((target, source, upsample_flow(flow)))
+            flow = self.level_flow(level, features[level], flow)
             flows[level] = flow
         return flows
 
@@ -130,6 +155,7 @@ class BiDirectionalFlowEstimation(keras.layers.Layer):
                 "activation": self.activation,
                 "shared_from_level": self.shared_from_level,
                 "warp_jit_compile": self.warp_jit_compile,
+                "finest_level": self.finest_level,
             }
         )
         return config

@@ -7,7 +7,8 @@ hardware, time, licence and attribution). ``fbnet`` is the default of ``fbnet in
 two-frame models ``{"frame0", "frame1", "time"}`` -> ``[B, H, W, 3]`` float32 in [0, 1];
 ``dncnn`` takes ``{"context": [B, 6, H, W, 3]}``.
 
-Nothing here imports TensorFlow until a model is loaded.
+Nothing here imports TensorFlow until a model is loaded. To load a model from any source (a
+shipped name, a file, a run or an export) use :func:`fbnet.loading.load_model`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from fbnet.models.params import load_keras_file, spec_for_model
 
 DEFAULT_MODEL = "fbnet"
 
@@ -32,11 +35,15 @@ def available() -> list[str]:
 
 
 def model_path(name: str = DEFAULT_MODEL) -> Path:
-    """``NAME.keras`` in the shipped folder; ``FileNotFoundError`` naming the available models."""
+    """``NAME.keras`` in the shipped folder; ``FileNotFoundError`` naming the available models.
+
+    The one place that maps a shipped name to its file (``fbnet.loading``, ``export.py
+    --pretrained`` and the default model of ``fbnet interpolate`` all come here).
+    """
     path = pretrained_dir() / f"{name}.keras"
     if not path.is_file():
         raise FileNotFoundError(
-            f"no shipped model {name!r} ({path} is missing); shipped: {available()}"
+            f"no such shipped model {name!r} ({path} is missing); shipped: {available()}"
         )
     return path
 
@@ -49,23 +56,27 @@ def model_card(name: str = DEFAULT_MODEL) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def check_card(name: str, model: Any) -> None:
+    """``ValueError`` when ``model``'s class is not the registry model its card names."""
+    card_path = pretrained_dir() / f"{name}.json"
+    if not card_path.is_file():
+        return
+    expected = model_card(name).get("registry_model")
+    spec = spec_for_model(model)
+    got = spec.name if spec is not None else type(model).__name__
+    if expected is not None and got != expected:
+        raise ValueError(
+            f"{model_path(name)}: its model card says registry model {expected!r}, the file "
+            f"holds {got!r}"
+        )
+
+
 def load_pretrained(name: str = DEFAULT_MODEL) -> Any:
     """Load shipped model ``name`` as an uncompiled ``keras.Model``.
 
     The model's class must be the one its card names in the registry (``registry_model``);
     a mismatch is a ``ValueError``, so a mislabelled file is never used silently.
     """
-    from fbnet.interpolate.runner import load_keras_file, registry_spec_for
-
-    path = model_path(name)
-    model = load_keras_file(path)
-    card_path = path.with_suffix(".json")
-    if card_path.is_file():
-        expected = model_card(name).get("registry_model")
-        spec = registry_spec_for(model)
-        got = spec.name if spec is not None else type(model).__name__
-        if expected is not None and got != expected:
-            raise ValueError(
-                f"{path}: its model card says registry model {expected!r}, the file holds {got!r}"
-            )
+    model = load_keras_file(model_path(name))
+    check_card(name, model)
     return model

@@ -153,6 +153,18 @@ class CheckpointManager:
     def latest_path(self) -> Path | None:
         return self.path(self.latest) if self.latest else None
 
+    def record_for(self, path: str | Path) -> CheckpointRecord | None:
+        """The index record of checkpoint file ``path`` (``best.keras``: the best record)."""
+        name = Path(path).name
+        if name == BEST_NAME:
+            return self.best
+        return next((r for r in self.records if r.file == name), None)
+
+    @property
+    def last_step(self) -> int | None:
+        """The step of the most recent checkpoint, or ``None`` for a fresh run."""
+        return self.latest.step if self.latest else None
+
     # ------------------------------------------------------------------------------- save
 
     def save(

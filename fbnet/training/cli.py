@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. a full disk: the message names the file
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("train.py: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from fbnet.models.params import nested_diff
+
 if TYPE_CHECKING:
     from fbnet.training.config import TrainConfig
 
@@ -182,15 +184,7 @@ def save_config(config: TrainConfig, path: str | Path) -> Path:
 
 def diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, tuple]:
     """Flat ``{"a.b": (old, new)}`` of the leaves that differ between two nested dicts."""
-    changes: dict[str, tuple] = {}
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        name = f"{prefix}{key}"
-        if isinstance(a, dict) and isinstance(b, dict):
-            changes.update(diff(a, b, f"{name}."))
-        elif a != b:
-            changes[name] = (a, b)
-    return changes
+    return nested_diff(old, new, prefix)
 
 
 def with_seed(config: TrainConfig) -> TrainConfig:

@@ -15,15 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from fbnet.metrics import PSNR, SSIM
+from fbnet.models.params import constructor_params
 from fbnet.models.registry import ModelSpec, get_spec
 from fbnet.training.config import LossConfig, OptimizerConfig, TrainConfig
 
-# Keys every Keras model config has that are not constructor arguments of our models.
-_BASE_KEYS = ("name", "trainable", "dtype")
 EXAMPLE_SIZE = 32
 
 
@@ -44,21 +42,9 @@ def example_inputs(spec: ModelSpec, window: int, size: int = EXAMPLE_SIZE, batch
     }
 
 
-def _normalise(value: Any) -> Any:
-    """Tuples -> lists, numpy scalars -> Python, recursively (YAML/JSON friendly)."""
-    if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_normalise(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def resolved_params(model: keras.Model) -> dict[str, Any]:
     """The model's constructor arguments from its ``get_config()``."""
-    config = model.get_config()
-    return _normalise({k: v for k, v in config.items() if k not in _BASE_KEYS})
+    return constructor_params(model)
 
 
 def build_model(config: TrainConfig, spec: ModelSpec | None = None) -> keras.Model:
