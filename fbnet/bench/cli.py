@@ -14,6 +14,7 @@ BENCHMARKS = {
     "pipeline": "fbnet.bench.pipeline",
     "train": "fbnet.bench.train",
     "infer": "fbnet.bench.infer",
+    "build": "fbnet.bench.build",
 }
 
 

@@ -5,6 +5,8 @@ least ``overlap`` pixels, and all of one size so one traced graph serves them al
 overlap the two tiles' weights ramp linearly in opposite directions and sum to one, so the
 result moves smoothly from one tile's prediction to the other's; pixels near a tile border,
 where the model saw the least context, get the least weight. Weights are 1 at the frame border.
+``tile_batch`` tiles (of every pair in the batch) go through the model in one call; the result
+does not depend on it.
 """
 
 from __future__ import annotations
@@ -55,14 +57,19 @@ def auto_tile(height: int, width: int, max_megapixels: float) -> int | None:
 class TiledInterpolator:
     """Wraps any interpolator (see :mod:`fbnet.interpolate.runner`) to run it tile by tile."""
 
-    def __init__(self, inner, tile: int, overlap: int = DEFAULT_OVERLAP) -> None:
+    def __init__(
+        self, inner, tile: int, overlap: int = DEFAULT_OVERLAP, tile_batch: int = 1
+    ) -> None:
         if tile < 2:
             raise ValueError(f"tile must be >= 2 pixels, got {tile}")
         if not 0 <= overlap < tile:
             raise ValueError(f"tile overlap must be in [0, {tile}), got {overlap}")
+        if tile_batch < 1:
+            raise ValueError(f"tile_batch must be >= 1, got {tile_batch}")
         self.inner = inner
         self.tile = tile
         self.overlap = overlap
+        self.tile_batch = tile_batch
         self.name = f"{inner.name} (tiles {tile}px)"
 
     @property
@@ -79,13 +86,22 @@ class TiledInterpolator:
             return self.inner.interpolate(frame0, frame1, time)
         total = np.zeros((batch, height, width, channels), np.float32)
         weight_sum = np.zeros((height, width, 1), np.float32)
-        for top, row_weight in zip(rows, axis_weights(rows, tile_h)):
-            for left, col_weight in zip(cols, axis_weights(cols, tile_w)):
-                window = (slice(None), slice(top, top + tile_h), slice(left, left + tile_w))
-                out = self.inner.interpolate(
-                    np.ascontiguousarray(frame0[window]), np.ascontiguousarray(frame1[window]), time
-                )
+        tiles = [
+            ((slice(None), slice(top, top + tile_h), slice(left, left + tile_w)), row_w, col_w)
+            for top, row_w in zip(rows, axis_weights(rows, tile_h))
+            for left, col_w in zip(cols, axis_weights(cols, tile_w))
+        ]
+        time = np.broadcast_to(np.asarray(time, np.float32).reshape(-1), (batch,))
+        for first in range(0, len(tiles), self.tile_batch):
+            group = tiles[first : first + self.tile_batch]
+            # One call for the group: tile-major, each tile holding the whole batch of pairs.
+            outs = self.inner.interpolate(
+                np.concatenate([frame0[window] for window, _, _ in group]),
+                np.concatenate([frame1[window] for window, _, _ in group]),
+                np.tile(time, len(group)),
+            )
+            for i, (window, row_weight, col_weight) in enumerate(group):
                 weight = (row_weight[:, None] * col_weight[None, :])[:, :, None]
-                total[window] += out * weight
+                total[window] += outs[i * batch : (i + 1) * batch] * weight
                 weight_sum[window[1:]] += weight
         return total / weight_sum

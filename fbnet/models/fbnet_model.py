@@ -51,6 +51,11 @@ class FBNet(keras.Model):
         flow_kernel_sizes: their kernel sizes (same length as ``flow_filters``).
         flow_shared_from_level: levels from this one on share one flow estimator; ``None``
             gives each level its own.
+        flow_finest_level: finest level with a flow estimator. 0 (the slides) estimates flow
+            at every level; 1 estimates none at full resolution and uses the level-1 flow
+            upsampled x2 (bilinear, values x2) there, which removes about a third of the
+            multiply-adds. The levels kept have the same layers as in the default model, so
+            :func:`fbnet.models.weight_transfer.copy_matching_weights` warm-starts it from one.
         fusion_filters: decoder channels per level, finest first (``levels`` entries).
         fusion_kernel_size: decoder kernel size.
         fusion_convs_per_level: decoder convolutions per level.
@@ -81,11 +86,16 @@ class FBNet(keras.Model):
         activation: str = "relu",
         pad_mode: str = "REFLECT",
         warp_jit_compile: bool = True,
+        flow_finest_level: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         if int(levels) < 1:
             raise ValueError(f"levels must be >= 1, got {levels}")
+        if not 0 <= int(flow_finest_level) < int(levels):
+            raise ValueError(
+                f"flow_finest_level must be in [0, {int(levels) - 1}], got {flow_finest_level}"
+            )
         if len(fusion_filters) != int(levels):
             raise ValueError(
                 f"fusion_filters needs one entry per level ({levels}), got {list(fusion_filters)}"
@@ -106,6 +116,7 @@ class FBNet(keras.Model):
         self.activation = activation
         self.pad_mode = pad_mode.upper()
         self.warp_jit_compile = bool(warp_jit_compile)
+        self.flow_finest_level = int(flow_finest_level)
         self.features = PyramidFeatureExtraction(
             self.levels,
             self.feature_filters,
@@ -120,6 +131,7 @@ class FBNet(keras.Model):
             activation,
             shared_from_level=self.flow_shared_from_level,
             warp_jit_compile=self.warp_jit_compile,
+            finest_level=self.flow_finest_level,
             name="bidirectional_flow",
         )
         self.fusion = WarpedFeatureFusion(
@@ -164,21 +176,51 @@ class FBNet(keras.Model):
         padded = tf.pad(padded, [[0, 0], [0, extra_h], [0, extra_w], [0, 0]], mode="SYMMETRIC")
         return padded, original_hw
 
-    def _interpolate(self, inputs: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    def _interpolate(
+        self, inputs: Mapping[str, tf.Tensor], flow_pyramid: bool = False
+    ) -> dict[str, tf.Tensor]:
         frame0, frame1, time = self._unpack(inputs)
         # Pair-batched: frame 0's batch, then frame 1's, through the same layers in one call.
         images, original_hw = self._pad(tf.concat([frame0, frame1], axis=0))
         features = self.features(images)
         flows = self.flow(features)  # flow_01 then flow_10, per level
+        to_t, warped_features = self._warp_features(features, flows, time)
+        correction = self.fusion((warped_features, time))
+        warped = self._warp_images(images, to_t[0])
+        outputs = self._outputs(warped, to_t[0], correction, time, original_hw)
+        if flow_pyramid:  # per level, cropped to the part covering the input (ceil(size / 2**l))
+            sizes = [(original_hw + 2**level - 1) // 2**level for level in range(len(flows))]
+            outputs["flow_pyramid"] = [crop_to(f, size) for f, size in zip(flows, sizes)]
+        return outputs
+
+    # The stages of _interpolate, also timed one by one by fbnet.bench.stages.
+
+    def _warp_features(
+        self, features: Sequence[tf.Tensor], flows: Sequence[tf.Tensor], time: tf.Tensor
+    ) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
+        """Flows scaled to ``time`` and both feature pyramids warped by them."""
         t = tf.reshape(time, [-1, 1, 1, 1])
         # Linear motion: frame 0 reaches t with t * flow_01, frame 1 with (1 - t) * flow_10.
         scale = tf.concat([t, 1.0 - t], axis=0)
         to_t = [scale * flow for flow in flows]
         jit = self.warp_jit_compile
         warped_features = [dense_image_warp(f, w, jit_compile=jit) for f, w in zip(features, to_t)]
-        correction = self.fusion((warped_features, time))
-        warped0, warped1 = tf.split(dense_image_warp(images, to_t[0], jit_compile=jit), 2, axis=0)
-        flow0, flow1 = tf.split(to_t[0], 2, axis=0)
+        return to_t, warped_features
+
+    def _warp_images(self, images: tf.Tensor, flow: tf.Tensor) -> tf.Tensor:
+        return dense_image_warp(images, flow, jit_compile=self.warp_jit_compile)
+
+    def _outputs(
+        self,
+        warped: tf.Tensor,
+        flow: tf.Tensor,
+        correction: tf.Tensor,
+        time: tf.Tensor,
+        original_hw: tf.Tensor,
+    ) -> dict[str, tf.Tensor]:
+        t = tf.reshape(time, [-1, 1, 1, 1])
+        warped0, warped1 = tf.split(warped, 2, axis=0)
+        flow0, flow1 = tf.split(flow, 2, axis=0)
         frame = (1.0 - t) * warped0 + t * warped1 + correction
         outputs = {
             "frame": frame,
@@ -194,7 +236,10 @@ class FBNet(keras.Model):
         return frame if training else tf.clip_by_value(frame, 0.0, 1.0)
 
     def call_with_aux(
-        self, inputs: Mapping[str, tf.Tensor], training: bool | None = None
+        self,
+        inputs: Mapping[str, tf.Tensor],
+        training: bool | None = None,
+        flow_pyramid: bool = False,
     ) -> dict[str, tf.Tensor]:
         """The frame plus what explains it (for TensorBoard), all cropped to the input size.
 
@@ -208,8 +253,12 @@ class FBNet(keras.Model):
             finest-level flows that do it (``[B, H, W, 2]`` float32, pixels, channel 0
             vertical). Without the fusion's correction the frame would be
             ``(1 - time) * warped0 + time * warped1``.
+            With ``flow_pyramid=True`` also ``"flow_pyramid"``: the list of pair-batched
+            ``flow_01``/``flow_10`` per level, finest first, each ``[2B, h_l, w_l, 2]`` (frame
+            0's batch first) with ``h_l = ceil(H / 2**l)``, in that level's pixels (used by the
+            flow-distillation loss, :mod:`fbnet.losses.flow_distillation`).
         """
-        outputs = self._interpolate(inputs)
+        outputs = self._interpolate(inputs, flow_pyramid)
         if not training:
             outputs["frame"] = tf.clip_by_value(outputs["frame"], 0.0, 1.0)
         return outputs
@@ -232,4 +281,8 @@ class FBNet(keras.Model):
                 "warp_jit_compile": self.warp_jit_compile,
             }
         )
+        if self.flow_finest_level:
+            # Only when set: configs (and run checkpoints) of the default model stay as they
+            # were before the option existed, so strict config checks still accept them.
+            config["flow_finest_level"] = self.flow_finest_level
         return config

@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -77,22 +78,30 @@ def _relative_sources(value: Any) -> Any:
 
 
 def training_stages(run_dir: Path, last_step: int | None) -> list[dict[str, Any]]:
-    """The runs this one grew from (``warm_start.json`` chain), oldest first, with their data."""
-    import yaml
+    """The runs this one grew from (``training.init_from`` chain), oldest first, with their data.
+
+    ``steps`` are ``[first, last]`` in each run's own step counter (runs started with
+    ``--init-from`` count from 1; legacy warm starts carried the earlier run's counter on).
+    """
+    from fbnet.training.run_dir import RunDir
 
     stages: list[dict[str, Any]] = []
-    current, end = run_dir, last_step
-    while True:
-        config = yaml.safe_load((current / "config.yaml").read_text(encoding="utf-8"))
-        path = current / "warm_start.json"
-        origin = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        start = int(origin.get("step", 0))
-        stages.insert(0, {"run_dir": str(current), "data": config.get("data", {}).get("dir"),
-                          "loss": config.get("loss", {}).get("name"),
-                          "steps": [start + 1, end]})  # fmt: skip
-        if not origin:
+    current: Path | None = run_dir
+    end = last_step
+    while current is not None and str(current) not in {stage["run_dir"] for stage in stages}:
+        run = RunDir.at(current)
+        config = run.read_config()
+        origin = run.origin()
+        start = origin.step if origin is not None and origin.continues_steps else 0
+        stage = {"run_dir": str(current), "data": config.data.dir, "loss": config.loss.name,
+                 "steps": [(start or 0) + 1, end]}  # fmt: skip
+        if origin is not None and not origin.continues_steps:
+            stage["init_from"] = str(origin.source)
+        stages.insert(0, stage)
+        if origin is None or origin.run_dir is None:
             return stages
-        current, end = Path(origin["run_dir"]), start
+        current, end = origin.run_dir, origin.step
+    return stages
 
 
 def save_uncompiled(model: Any, path: Path) -> None:
@@ -106,26 +115,23 @@ def save_uncompiled(model: Any, path: Path) -> None:
 
 def ship(run_dir: Path, name: str, checkpoint: str = "best", train_seconds: float | None = None,
          out_dir: Path | None = None) -> dict[str, Any]:  # fmt: skip
-    import yaml
-
-    from fbnet.interpolate.runner import load_keras_file, registry_spec_for
-    from fbnet.training.run_dir import resolve_checkpoint
+    from fbnet.models.params import load_keras_file, spec_for_model
+    from fbnet.training.config_io import to_dict
+    from fbnet.training.run_dir import RunDir, resolve_checkpoint
 
     out_dir = out_dir or pretrained_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
+    run = RunDir.at(run_dir)
+    train_config = run.read_config()
     source = resolve_checkpoint(run_dir, checkpoint)
     model = load_keras_file(source)  # the checkpoint's own model config, weights strict
     target = out_dir / f"{name}.keras"
     save_uncompiled(model, target)
-    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    index_path = run_dir / "checkpoints" / "index.json"
-    index = json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else {}
-    record = next(
-        (r for r in index.get("checkpoints", []) + [index.get("best") or {}]
-         if r and r.get("file") == source.name),
-        index.get("best") if source.name == "best.keras" else None,
-    )  # fmt: skip
-    spec = registry_spec_for(model)
+    config = to_dict(train_config)
+    checkpoints = run.checkpoint_manager()
+    found = checkpoints.record_for(source)
+    record = asdict(found) if found is not None else None
+    spec = spec_for_model(model)
     card = {
         "name": name,
         "file": target.name,
@@ -133,10 +139,10 @@ def ship(run_dir: Path, name: str, checkpoint: str = "best", train_seconds: floa
         "registry_model": spec.name if spec is not None else type(model).__name__,
         "parameters": int(model.count_params()),
         "checkpoint": {"source": str(source), **(record or {})},
-        "data": dataset_summary(config.get("data", {}).get("dir")),
+        "data": dataset_summary(train_config.data.dir),
         "training": {
             "steps": (record or {}).get("step"),
-            "run_steps": max((r["step"] for r in index.get("checkpoints", [])), default=None),
+            "run_steps": checkpoints.last_step,
             "epochs": (record or {}).get("epoch"),
             "batch_size": config["data"]["batch_size"],
             "crop": config["data"]["crop"],

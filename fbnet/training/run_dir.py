@@ -18,16 +18,38 @@ checkpoint.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fbnet.models.params import check_keras_file_matches, keras_file_config
 from fbnet.training.config import TrainConfig
 from fbnet.training.config_io import from_dict, load_config_file
 
 CONFIG_NAME = "config.yaml"
 DEFAULT_RUNS_ROOT = "runs"
+# Written by the removed scripts/warm_start_run.py (runs that continued another run's step
+# counter); read so that the model cards of such runs still list their stages.
+LEGACY_WARM_START_NAME = "warm_start.json"
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """Where a run's starting weights came from.
+
+    Attributes:
+        source: what ``training.init_from`` named (a ``.keras`` file or a run directory), or the
+            earlier run of a legacy warm start.
+        run_dir: the run those weights belong to, when they came from one.
+        step: that run's step the weights were taken at (``None`` when unknown).
+        continues_steps: the run carried the earlier run's step counter on (legacy warm starts),
+            so its steps count from ``step + 1``; ``init_from`` runs count from 1.
+    """
+
+    source: Path
+    run_dir: Path | None
+    step: int | None
+    continues_steps: bool
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,37 @@ class RunDir:
             )
         return from_dict(TrainConfig, load_config_file(self.config_path)).validate()
 
+    def checkpoint_manager(self) -> Any:
+        """A read-only :class:`~fbnet.training.checkpoints.CheckpointManager` of the run."""
+        from fbnet.training.checkpoints import CheckpointManager
+
+        return CheckpointManager(self.checkpoints, writable=False)
+
+    def origin(self) -> RunOrigin | None:
+        """Where the run's starting weights came from; ``None`` for a run trained from scratch."""
+        legacy = self.root / LEGACY_WARM_START_NAME
+        if legacy.is_file():
+            data = json.loads(legacy.read_text(encoding="utf-8"))
+            source = Path(data["run_dir"])
+            return RunOrigin(source, source, int(data.get("step", 0)), continues_steps=True)
+        init_from = self.read_config().training.init_from
+        if not init_from:
+            return None
+        source = Path(init_from)
+        if source.is_dir():
+            run = RunDir.at(source)
+            try:
+                path = resolve_checkpoint(source, "best")
+            except FileNotFoundError:
+                path = run.checkpoint_manager().latest_path
+        else:
+            run, path = RunDir.at(source.parent.parent), source
+        if not run.has_config() or path is None:
+            return RunOrigin(source, None, None, continues_steps=False)
+        record = run.checkpoint_manager().record_for(path)
+        step = record.step if record is not None else None
+        return RunOrigin(source, run.root, step, continues_steps=False)
+
 
 def default_run_dir(model_name: str, root: str | Path = DEFAULT_RUNS_ROOT) -> Path:
     """``runs/<model>``: deterministic, so re-running a command resumes its run."""
@@ -110,33 +163,12 @@ def resolve_checkpoint(run_dir: str | Path, checkpoint: str = "best") -> Path:
 
 def checkpoint_model_config(path: str | Path) -> dict[str, Any]:
     """The serialized model config (``config.json``) stored inside a ``.keras`` file."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a readable .keras model file: {error}") from None
+    return keras_file_config(path)
 
 
 def check_checkpoint_matches(path: str | Path, model: Any) -> None:
     """``ValueError`` unless the checkpoint was written by a model configured like ``model``."""
-    from fbnet.training.config_io import diff
-    from fbnet.training.models import _BASE_KEYS, _normalise
-
-    stored = checkpoint_model_config(path)
-    expected_class = type(model).__name__
-    if stored.get("class_name") != expected_class:
-        raise ValueError(
-            f"checkpoint {path} holds a {stored.get('class_name')!r} model, the run's config "
-            f"builds {expected_class!r}"
-        )
-    saved = _normalise({k: v for k, v in stored.get("config", {}).items() if k not in _BASE_KEYS})
-    wanted = _normalise({k: v for k, v in model.get_config().items() if k not in _BASE_KEYS})
-    changes = diff(saved, wanted)
-    if changes:
-        details = "; ".join(
-            f"{k}: checkpoint {a!r} vs config {b!r}" for k, (a, b) in changes.items()
-        )
-        raise ValueError(f"checkpoint {path} does not match the run's model config ({details})")
+    check_keras_file_matches(path, model)
 
 
 def load_run_model(run_dir: str | Path, checkpoint: str = "best"):
