@@ -4,7 +4,8 @@ Frames stream from each clip through an optional resize/centre-crop (``size = (w
 the window filters and the split, and are written as PNG windows (see ``tfrecord_format``).
 Validation data is the tail segment of each clip (``split_by="segment"``, the default) or whole
 clips (``split_by="clip"``); Vimeo90K sequences keep the split of the official lists. All frames of
-a dataset must share one size: pass ``size`` when sources differ.
+a dataset must share one size: pass ``size`` when sources differ. With ``teacher_flow`` each
+window also stores OpenCV DIS teacher flows (:mod:`data_pipeline.teacher_flow`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ from data_pipeline.filters import FILTER_NAMES, FilterConfig
 from data_pipeline.images import encode_png, resize_and_crop
 from data_pipeline.manifest import FORMAT, SPLITS, VERSION, read_manifest
 from data_pipeline.sources import Clip, discover_clips
+from data_pipeline.teacher_flow import (
+    FlowEstimator,
+    TeacherFlowConfig,
+    decode_png_rgb,
+    teacher_features,
+    window_flows,
+)
 from data_pipeline.tfrecord_format import serialize_window
 from data_pipeline.windows import SegmentSplit, iter_windows
 from data_pipeline.writer import StagedDataset, check_output_dir
@@ -41,6 +49,7 @@ class BuildConfig:
     filters: FilterConfig = field(default_factory=FilterConfig)
     shard_bytes: int = 128 << 20
     png_compression: int = 1
+    teacher_flow: TeacherFlowConfig | None = None
 
     def __post_init__(self) -> None:
         if self.window < 2:
@@ -55,6 +64,8 @@ class BuildConfig:
             raise ValueError(f"size must be (width, height) of at least 2x2, got {self.size}")
         if not 0 <= self.png_compression <= 9:
             raise ValueError(f"png_compression must be in 0..9, got {self.png_compression}")
+        if self.teacher_flow is not None and (self.window < 3 or self.window % 2 == 0):
+            raise ValueError(f"teacher flows need an odd window >= 3, got {self.window}")
 
     @property
     def span(self) -> int:
@@ -126,8 +137,12 @@ def build_dataset(
     shard_bytes: int = 128 << 20,
     overwrite: bool = False,
     progress: bool = True,
+    teacher_flow: TeacherFlowConfig | None = None,
 ) -> dict[str, Any]:
-    """Build a TFRecord window dataset from real sources into ``out_dir``; returns the manifest."""
+    """Build a TFRecord window dataset from real sources into ``out_dir``; returns the manifest.
+
+    ``teacher_flow`` also stores each window's teacher flows (see ``data_pipeline.teacher_flow``).
+    """
     config = BuildConfig(
         window=window,
         stride=stride,
@@ -136,6 +151,7 @@ def build_dataset(
         split_by=split_by,
         filters=filters or FilterConfig(),
         shard_bytes=shard_bytes,
+        teacher_flow=teacher_flow,
     )
     out_dir = Path(out_dir)
     check_output_dir(out_dir, overwrite)
@@ -145,6 +161,7 @@ def build_dataset(
     dropped: Counter = Counter({name: 0 for name in (*FILTER_NAMES, "split_gap")})
     expected: list = []
     clip_records = []
+    estimator = FlowEstimator(config.teacher_flow) if config.teacher_flow else None
     try:
         with tqdm(total=total_frames, unit="frame", disable=not progress, desc="build") as bar:
             for clip in clips:
@@ -165,7 +182,11 @@ def build_dataset(
                     staged.write(
                         item.split,
                         serialize_window(
-                            item.encoded, [item.size] * config.window, clip.clip_id, item.index
+                            item.encoded,
+                            [item.size] * config.window,
+                            clip.clip_id,
+                            item.index,
+                            _teacher_flow_features(item.encoded, estimator),
                         ),
                     )
                     counts[item.split] += 1
@@ -210,7 +231,17 @@ def build_dataset(
     return read_manifest(out_dir)
 
 
+def _teacher_flow_features(encoded: Sequence[bytes], estimator: FlowEstimator | None) -> dict:
+    """Teacher-flow record features of a window given as PNG bytes ({} without a teacher)."""
+    if estimator is None:
+        return {}
+    frames = np.stack([decode_png_rgb(data) for data in encoded])
+    return teacher_features(window_flows(frames, estimator), estimator.config.scale)
+
+
 def _settings(config: BuildConfig) -> dict[str, Any]:
     settings = asdict(config)
     settings["size"] = list(config.size) if config.size else None
+    if config.teacher_flow is None:
+        del settings["teacher_flow"]  # manifests of builds without teacher flows are unchanged
     return settings

@@ -3,7 +3,9 @@
     fbnet data build --source PATH [--source PATH ...] --out DIR [--window 3] [--stride 1]
                      [--size 448x256] [--val-fraction 0.1] [--overwrite]
     fbnet data build --synthetic N --out DIR [--size 128x128] [--window 3] [--seed 0]
-        [--motion scene|shift] [--max-shift PX]
+        [--motion scene|shift] [--max-shift PX] [--max-object-speed PX]
+    (both builds: [--teacher-flow dis [--teacher-flow-preset medium|fine]])
+    (--source builds: [--runner local|beam] [--beam-option=--FLAG=VALUE ...])
     fbnet data inspect DIR [--verify]
 
 Both print a JSON summary on stdout (the progress bar goes to stderr). TensorFlow is imported
@@ -13,6 +15,7 @@ only when a command runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -20,13 +23,21 @@ from pathlib import Path
 def _build(args: argparse.Namespace) -> int:
     from data_pipeline.build import build_dataset
     from data_pipeline.filters import FilterConfig
-    from data_pipeline.images import IMAGE_EXTENSIONS, parse_size
+    from data_pipeline.images import parse_size
+    from data_pipeline.media import IMAGE_EXTENSIONS
     from data_pipeline.summary import inspect_dataset
     from data_pipeline.synthetic_build import build_synthetic_dataset
     from data_pipeline.synthetic_scene import SceneConfig
 
     size = parse_size(args.size) if args.size else None
+    teacher = None
+    if args.teacher_flow is not None:
+        from data_pipeline.teacher_flow import TeacherFlowConfig
+
+        teacher = TeacherFlowConfig(method=args.teacher_flow, preset=args.teacher_flow_preset)
     shard_bytes = int(args.shard_mb * (1 << 20))
+    if args.synthetic is not None and (args.runner != "local" or args.beam_option):
+        raise ValueError(f"--runner {args.runner} and --beam-option build --source data only")
     if args.synthetic is not None:
         width, height = size or (128, 128)
         textures = None
@@ -39,6 +50,10 @@ def _build(args: argparse.Namespace) -> int:
             if not textures:
                 raise ValueError(f"--textures folder {args.textures} holds no images")
         scene = SceneConfig(max_translation=args.max_shift)
+        if args.max_object_speed is not None:
+            if args.max_object_speed < 0:
+                raise ValueError(f"--max-object-speed must be >= 0, got {args.max_object_speed}")
+            scene = dataclasses.replace(scene, max_object_speed=args.max_object_speed)
         build_synthetic_dataset(
             args.synthetic,
             args.out,
@@ -53,6 +68,7 @@ def _build(args: argparse.Namespace) -> int:
             shard_bytes=shard_bytes,
             motion=args.motion,
             scene=scene,
+            teacher_flow=teacher,
         )
     else:
         filters = FilterConfig(
@@ -65,9 +81,7 @@ def _build(args: argparse.Namespace) -> int:
             filters = FilterConfig(
                 cut_histogram=0, cut_structure=0, duplicate_peak=0, static_peak=0
             )
-        build_dataset(
-            args.source,
-            args.out,
+        common = dict(
             window=args.window,
             stride=args.stride,
             size=size,
@@ -76,8 +90,14 @@ def _build(args: argparse.Namespace) -> int:
             filters=filters,
             shard_bytes=shard_bytes,
             overwrite=args.overwrite,
-            progress=not args.quiet,
+            teacher_flow=teacher,
         )
+        if args.runner == "beam":
+            from data_pipeline.beam_build import build_dataset_beam
+
+            build_dataset_beam(args.source, args.out, beam_options=args.beam_option, **common)
+        else:
+            build_dataset(args.source, args.out, progress=not args.quiet, **common)
     print(json.dumps(inspect_dataset(args.out), indent=2))
     return 0
 
@@ -129,6 +149,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=4.0,
         help="largest synthetic camera translation per frame, pixels (default 4)",
     )
+    build.add_argument(
+        "--max-object-speed",
+        type=float,
+        default=None,
+        help="largest synthetic object speed per frame, pixels (default 6)",
+    )
+    build.add_argument(
+        "--teacher-flow", choices=("dis",), default=None,
+        help="also store OpenCV DIS teacher flows per window (for flow distillation)",
+    )  # fmt: skip
+    build.add_argument(
+        "--teacher-flow-preset", choices=("medium", "fine"), default="medium",
+        help="DIS preset: medium (OpenCV MEDIUM) or fine (MEDIUM refined to full resolution)",
+    )  # fmt: skip
     build.add_argument("--shard-mb", type=float, default=128.0, help="target shard size (MiB)")
     build.add_argument("--cut-histogram", type=float, default=defaults.cut_histogram)
     build.add_argument("--cut-structure", type=float, default=defaults.cut_structure)
@@ -136,6 +170,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--static-peak", type=float, default=defaults.static_peak)
     build.add_argument("--no-filters", action="store_true", help="keep every window")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--runner", choices=("local", "beam"), default="local",
+        help="local: one process (default); beam: Apache Beam pipeline (needs the beam extra)",
+    )  # fmt: skip
+    build.add_argument(
+        "--beam-option", action="append", default=[], metavar="FLAG",
+        help="Beam pipeline flag, e.g. --beam-option=--runner=FlinkRunner (repeatable)",
+    )  # fmt: skip
     build.set_defaults(func=_build)
 
     inspect = commands.add_parser("inspect", help="print a JSON summary of a dataset")

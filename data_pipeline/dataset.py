@@ -24,6 +24,13 @@ Evaluation is deterministic: shards in order, no augmentation, centre crop (or f
 repetition.
 ``cache`` keeps decoded frames in memory (``True``) or in a cache file (a path), so later epochs
 skip PNG decoding; augmentation still differs every epoch.
+``teacher_flow=True`` (datasets built with ``--teacher-flow``, pair mode) adds the window's teacher
+flows to the inputs, float32 ``[B, H, W, 2]`` in FBNet's convention (see
+:mod:`data_pipeline.teacher_flow`): ``teacher_flow_01`` (warps ``frame0`` onto ``frame1``) and
+``teacher_flow_10``, plus, when the target is the middle frame (``time_mode="middle"``),
+``teacher_flow0`` / ``teacher_flow1`` (warp ``frame0`` / ``frame1`` onto the target). They are
+cropped with the frames, swapped by temporal reversal, and flipped/transposed with them (flips
+negate the flipped component, a transposition swaps the components).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from data_pipeline import teacher_flow as teacher
 from data_pipeline.augment import (
     TIME,
     batch_draws,
@@ -91,6 +99,7 @@ def make_dataset(
     repeat: bool | None = None,
     purpose: str | None = None,
     verify: str = "auto",
+    teacher_flow: bool = False,
 ) -> tf.data.Dataset:
     """Stream ``split`` of the dataset in ``data_dir`` as ``(inputs, target)`` batches.
 
@@ -105,6 +114,8 @@ def make_dataset(
         purpose: a name (e.g. the model) used in error messages.
         verify: shard check before reading: ``"size"``, ``"full"`` (CRC-32 of every shard),
             ``"none"``, or ``"auto"`` (full up to 1 GiB of shards, else size). Errors name the file.
+        teacher_flow: add the stored teacher flows to the inputs (see the module docstring); a
+            dataset built without them is refused.
     """
     data_dir = Path(data_dir)
     if batch_size < 1:
@@ -125,6 +136,13 @@ def make_dataset(
         raise ValueError(f"{data_dir} holds {k}-frame windows; at least 3 are needed")
     if split not in manifest["splits"]:
         raise ValueError(f"{data_dir} has no split {split!r}; it has {sorted(manifest['splits'])}")
+    if teacher_flow and teacher.manifest_settings(manifest) is None:
+        raise ValueError(
+            f"{data_dir} holds no teacher flows (teacher_flow={teacher_flow}); rebuild it with "
+            "`fbnet data build ... --teacher-flow dis`"
+        )
+    if teacher_flow and input_mode != "pair":
+        raise ValueError(f"teacher flows need input_mode 'pair', got {input_mode!r}")
     files = shard_files(data_dir, manifest, split, verify=_resolve_verify(verify, manifest, split))
     if manifest["splits"][split]["examples"] == 0 or not files:
         raise ValueError(f"{data_dir} has no {split!r} windows (manifest: 0 examples)")
@@ -138,6 +156,16 @@ def make_dataset(
     # Frames decoded up front (for the cache and evaluation): only those any example can use.
     full = input_mode == "context" or time_mode == "random"
     stored = list(range(k)) if full else [0, mid, k - 1]
+    # Teacher flows used: the input pair's, plus the middle target's when the target is fixed.
+    flow_keys = teacher.INPUT_KEYS if time_mode == "middle" else teacher.INPUT_KEYS[:2]
+
+    def window_flows(stored_flows: tf.Tensor, scale, reverse, top, left) -> tf.Tensor:
+        """Stored uint16 flows ``[H, W, 8]`` -> float32 ``[h, w, 2 * len(flow_keys)]``, cropped
+        at ``(top, left)`` and swapped for a reversed window."""
+        stored_flows = tf.ensure_shape(stored_flows, [*frame_hw, 8])
+        flows = tf.slice(stored_flows, tf.stack([top, left, 0]), [*out_hw, 8])
+        flows = tf.where(reverse, teacher.reverse_flows(flows), flows)
+        return teacher.to_pixels(flows[..., : 2 * len(flow_keys)], scale)
 
     def pick(draws: tf.Tensor | list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
         """Target frame (index into the window) and its time; context mode uses the middle."""
@@ -156,18 +184,23 @@ def make_dataset(
     def decode(encoded: tf.Tensor) -> tf.Tensor:
         return tf.ensure_shape(tf.io.decode_png(encoded, channels=3), [*frame_hw, 3])
 
-    def from_encoded(encoded: list[tf.Tensor], draws: tf.Tensor):
+    def from_encoded(encoded: list[tf.Tensor], draws: tf.Tensor, flow_parsed=None):
         """One training window from the PNG strings of ``stored`` and its draws ``[7]``: decode
-        just the frames it uses, in its order, and crop them."""
+        just the frames it uses, in its order, and crop them (and its teacher flows)."""
         scalars = tf.unstack(draws)  # one op for all the draws
         target, time = pick(scalars)
         reverse = reverse_order(scalars)
         frames = [decode(s) for s in maybe_reversed(select(encoded, target), reverse)]
+        top, left = tf.constant(0), tf.constant(0)
         if crop_hw is not None:
             top, left = crop_offsets(frame_hw, out_hw, scalars)
             begin = tf.stack([top, left, 0])
             frames = [tf.slice(f, begin, [*out_hw, 3]) for f in frames]
-        return frames, tf.where(reverse, 1.0 - time, time)
+        flows = None
+        if flow_parsed is not None:
+            stored_flows = teacher.decode_stored(flow_parsed)
+            flows = window_flows(stored_flows, flow_parsed[teacher.SCALE_KEY], reverse, top, left)
+        return frames, tf.where(reverse, 1.0 - time, time), flows
 
     def from_records(records: tf.Tensor, seed_pair: tf.Tensor):
         """Training without cache: a batch of serialised windows -> uint8 frames per position,
@@ -175,29 +208,45 @@ def make_dataset(
         draws = batch_draws(seed_pair, batch_size)
         columns = [tf.unstack(s, num=batch_size) for s in parse_encoded(records, k, frames=stored)]
         rows = tf.unstack(draws, num=batch_size)
-        windows = [from_encoded(list(strings), row) for strings, row in zip(zip(*columns), rows)]
-        frames = tuple(tf.stack(position) for position in zip(*(f for f, _ in windows)))
-        return frames, tf.stack([time for _, time in windows]), draws
+        parsed_flows = [None] * batch_size
+        if teacher_flow:
+            parsed = tf.io.parse_example(records, teacher.feature_spec())
+            per_key = {key: tf.unstack(value, num=batch_size) for key, value in parsed.items()}
+            parsed_flows = [{key: v[b] for key, v in per_key.items()} for b in range(batch_size)]
+        windows = [
+            from_encoded(list(strings), row, flows)
+            for strings, row, flows in zip(zip(*columns), rows, parsed_flows)
+        ]
+        frames = tuple(tf.stack(position) for position in zip(*(w[0] for w in windows)))
+        times = tf.stack([w[1] for w in windows])
+        if teacher_flow:
+            return frames, times, draws, tf.stack([w[2] for w in windows])
+        return frames, times, draws
 
-    def from_stack(stack: tf.Tensor, seed_pair: tf.Tensor):
-        """From decoded frames ``stored`` [S, H, W, 3]: one slice per used frame."""
+    def from_stack(decoded, seed_pair: tf.Tensor):
+        """From decoded frames ``stored`` [S, H, W, 3] (with teacher flows: and the stored
+        flows and their scale): one slice per used frame."""
+        stack, stored_flows, scale = decoded if teacher_flow else (decoded, None, None)
         draws = window_draws(seed_pair)
         target, time = pick(draws)
         if input_mode == "pair" and full:
             indices = tf.stack([0, target, k - 1])
         else:
             indices = tf.range(len(stored))  # ``stored`` holds exactly the used frames
+        reverse = tf.constant(False)
         if training:
             reverse = reverse_order(draws)
             indices = tf.where(reverse, indices[::-1], indices)
             time = tf.where(reverse, 1.0 - time, time)
-        top, left = (0, 0)
+        top, left = (tf.constant(0), tf.constant(0))
         if crop_hw is not None:
             top, left = crop_offsets(frame_hw, out_hw, draws if training else None)
         frames = tuple(
             tf.slice(stack, [indices[j], top, left, 0], [1, *out_hw, 3])[0]
             for j in range(len(stored) if input_mode == "context" else 3)
         )
+        if teacher_flow:
+            return frames, time, draws, window_flows(stored_flows, scale, reverse, top, left)
         return frames, time, draws
 
     options = tf.data.Options()
@@ -219,11 +268,15 @@ def make_dataset(
         seeds = tf.data.Dataset.random(seed=seed if (training or seed is not None) else 0)
         return tf.data.Dataset.zip(ds, seeds.batch(2))
 
+    def decode_record(record: tf.Tensor):
+        stack = tf.stack([decode(s) for s in parse_encoded(record, k, frames=stored)])
+        if not teacher_flow:
+            return stack
+        parsed = tf.io.parse_single_example(record, teacher.feature_spec())
+        return stack, teacher.decode_stored(parsed), parsed[teacher.SCALE_KEY]
+
     if cache or not training:
-        decoded = records.map(
-            lambda r: tf.stack([decode(s) for s in parse_encoded(r, k, frames=stored)]),
-            **parallel,
-        )
+        decoded = records.map(decode_record, **parallel)
         if cache:
             decoded = decoded.cache("" if cache is True else str(cache))
         if training:
@@ -239,10 +292,12 @@ def make_dataset(
         records = records.batch(batch_size, drop_remainder=True)
         batches = with_seeds(records).map(from_records, **parallel)
 
-    def to_model(frames: tuple[tf.Tensor, ...], time: tf.Tensor, draws: tf.Tensor):
+    def to_model(frames: tuple[tf.Tensor, ...], time: tf.Tensor, draws: tf.Tensor, flows=None):
         """uint8 batches -> augmented float32 in [0, 1], split into the model's inputs."""
         if training:
             frames = flip_transpose_batch(frames, draws, transpose=rotate)
+            if flows is not None:
+                flows = teacher.flip_transpose_flows(flows, draws, transpose=rotate)
             floats = [tf.cast(f, tf.float32) * (1.0 / 255.0) for f in frames]
         else:
             # x / 255 in one pass over the data (cast-then-scale takes two outside XLA)
@@ -252,7 +307,10 @@ def make_dataset(
             ]
         if input_mode == "context":
             return {"context": tf.stack(floats[:mid] + floats[mid + 1 :], axis=1)}, floats[mid]
-        return {"frame0": floats[0], "frame1": floats[2], "time": time}, floats[1]
+        inputs = {"frame0": floats[0], "frame1": floats[2], "time": time}
+        if flows is not None:
+            inputs.update({key: flows[..., 2 * i : 2 * i + 2] for i, key in enumerate(flow_keys)})
+        return inputs, floats[1]
 
     # In training the flips, transposition and float conversion fuse into one XLA pass.
     batches = batches.map(tf.function(to_model, jit_compile=training), **parallel)

@@ -26,6 +26,12 @@ from data_pipeline.images import encode_png
 from data_pipeline.manifest import FORMAT, MANIFEST_NAME, SPLITS, VERSION, read_manifest
 from data_pipeline.synthetic import shifted_window
 from data_pipeline.synthetic_scene import SceneConfig, render_scene
+from data_pipeline.teacher_flow import (
+    FlowEstimator,
+    TeacherFlowConfig,
+    teacher_features,
+    window_flows,
+)
 from data_pipeline.tfrecord_format import serialize_window
 from data_pipeline.writer import StagedDataset, check_output_dir, existing_dataset
 
@@ -49,6 +55,7 @@ def build_synthetic_dataset(
     progress: bool = True,
     shard_bytes: int = 128 << 20,
     motion: str = "scene",
+    teacher_flow: TeacherFlowConfig | None = None,
 ) -> dict[str, Any]:
     """Render ``num_windows`` synthetic windows into ``out_dir``; returns the manifest.
 
@@ -57,7 +64,8 @@ def build_synthetic_dataset(
     ``motion="shift"`` renders, instead of scenes, one smooth band-limited texture translated as a
     whole (:func:`~data_pipeline.synthetic.shifted_window`) by a random per-frame shift of
     ``0.25 .. 1`` times ``scene.max_translation`` pixels in a random direction: the easiest data
-    to learn flow from, a warm-up for flow-based models.
+    to learn flow from, a warm-up for flow-based models. ``teacher_flow`` also stores OpenCV
+    teacher flows estimated on the rendered frames (:mod:`data_pipeline.teacher_flow`).
     """
     if num_windows < 1:
         raise ValueError(f"num_windows must be >= 1, got {num_windows}")
@@ -67,7 +75,10 @@ def build_synthetic_dataset(
         raise ValueError("motion='shift' renders procedural textures only; got textures too")
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    if teacher_flow is not None and (window < 3 or window % 2 == 0):
+        raise ValueError(f"teacher flows need an odd window >= 3, got {window}")
     scene = replace(scene or SceneConfig(), height=height, width=width, window=window)
+    estimator = FlowEstimator(teacher_flow) if teacher_flow is not None else None
     out_dir = Path(out_dir)
     check_output_dir(out_dir, overwrite)
     num_val = int(round(val_fraction * num_windows)) if num_windows > 1 else 0
@@ -83,8 +94,15 @@ def build_synthetic_dataset(
             uint8 = np.round(frames * 255.0).astype(np.uint8)
             split = "train" if index < num_train else "val"
             kinds[split][kind] = kinds[split].get(kind, 0) + 1
+            extra = {}
+            if estimator is not None:
+                extra = teacher_features(window_flows(uint8, estimator), teacher_flow.scale)
             record = serialize_window(
-                [encode_png(f) for f in uint8], [(height, width)] * window, f"synthetic/{index}", 0
+                [encode_png(f) for f in uint8],
+                [(height, width)] * window,
+                f"synthetic/{index}",
+                0,
+                extra,
             )
             staged.write(split, record)
         manifest = {
@@ -99,7 +117,7 @@ def build_synthetic_dataset(
                 num_windows, scene, seed, val_fraction, textures, motion
             ),
             "motion_kinds": kinds,
-            "settings": {"split_by": "clip", "val_fraction": val_fraction},
+            "settings": _build_settings(val_fraction, teacher_flow),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         staged.publish(manifest, SPLITS, overwrite)
@@ -107,6 +125,13 @@ def build_synthetic_dataset(
         staged.discard()
         raise
     return read_manifest(out_dir)
+
+
+def _build_settings(val_fraction: float, teacher_flow: TeacherFlowConfig | None) -> dict:
+    settings: dict[str, Any] = {"split_by": "clip", "val_fraction": val_fraction}
+    if teacher_flow is not None:  # only then, so other manifests are unchanged
+        settings["teacher_flow"] = asdict(teacher_flow)
+    return settings
 
 
 def _shift_window(scene: SceneConfig, seed: int, index: int) -> np.ndarray:

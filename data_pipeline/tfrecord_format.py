@@ -6,7 +6,10 @@ Keys (i = 0 .. K-1, frame i of the window; the middle frame ``K // 2`` is the us
 * ``frame_{i}/height``, ``frame_{i}/width``: int64 frame size in pixels;
 * ``window_size``: int64 K;
 * ``source``: bytes, the clip id the window comes from;
-* ``index``: int64, frame number of the window's first frame in its clip.
+* ``index``: int64, frame number of the window's first frame in its clip;
+* optional (datasets built with ``--teacher-flow``): ``teacher_flow/inputs``,
+  ``teacher_flow/middle`` (16-bit PNGs) and ``teacher_flow/scale`` (float), see
+  :mod:`data_pipeline.teacher_flow`. Records without them parse as before.
 
 Decoded windows are uint8 ``[K, H, W, 3]``; the pipeline converts to float32 in [0, 1] after
 cropping.
@@ -14,7 +17,7 @@ cropping.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
 
@@ -28,8 +31,10 @@ def serialize_window(
     sizes: Sequence[tuple[int, int]],
     source: str,
     index: int,
+    extra_features: Mapping[str, tf.train.Feature] | None = None,
 ) -> bytes:
-    """Serialise one window: PNG bytes and ``(height, width)`` per frame, clip id, first frame."""
+    """Serialise one window: PNG bytes and ``(height, width)`` per frame, clip id, first frame,
+    plus ``extra_features`` (e.g. :func:`data_pipeline.teacher_flow.teacher_features`)."""
     if len(encoded_frames) != len(sizes) or not encoded_frames:
         raise ValueError(
             f"need one size per frame, got {len(encoded_frames)} frames and {len(sizes)} sizes"
@@ -50,6 +55,7 @@ def serialize_window(
         feature[encoded_key(i)] = raw(data)
         feature[f"frame_{i}/height"] = int64(height)
         feature[f"frame_{i}/width"] = int64(width)
+    feature.update(extra_features or {})
     example = tf.train.Example(features=tf.train.Features(feature=feature))
     return example.SerializeToString()
 

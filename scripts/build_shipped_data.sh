@@ -73,21 +73,36 @@ build --synthetic "${FBNET_SYN_PROC:-120}" --out "$parts/proc-w3" \
 # whole by 1.5-6 px per frame.
 build --synthetic "${FBNET_SYN_SHIFT:-600}" --motion shift --max-shift 6 --out "$OUT/shift-w3" \
   --window 3 --size 128x128 --val-fraction 0.1 --seed 3
-"$PY" scripts/merge_datasets.py "$OUT/train3" \
+"$PY" scripts/merge_datasets.py --overwrite "$OUT/train3" \
   "$parts/real-s1" "$parts/real-s2" "$parts/photo-w3" "$parts/proc-w3"
 # Large-motion photo scenes (camera and objects up to 20 px per frame) for FBNet's motion stage
 # (configs/shipped/fbnet_motion.yaml): train3 plus these.
 build --synthetic "${FBNET_SYN_MOTION:-480}" --textures "$STILLS" --out "$parts/photo-m20" \
   --window 3 --size $SIZE --val-fraction 0.1 --seed 21 --max-shift 20 --max-object-speed 20
-"$PY" scripts/merge_datasets.py "$OUT/train3m" \
+"$PY" scripts/merge_datasets.py --overwrite "$OUT/train3m" \
   "$parts/real-s1" "$parts/real-s2" "$parts/photo-w3" "$parts/proc-w3" "$parts/photo-m20"
 
 # 7-frame training data for the any-t model.
+# Distillation stage (train3d): larger frames (384x288: the real clips' motion at close to their
+# native scale) with OpenCV DIS teacher flows, one more real clip, and photo scenes with up to
+# 24 px/frame of camera and object motion.
+SIZE_D=384x288
+dsources=("${sources[@]}" --source "$CLIPS/megamind_cg_dialogue.avi")
+build "${dsources[@]}" --out "$parts/real-d-s1" --window 3 --stride 1 --size $SIZE_D \
+  --val-fraction 0.1 --split-by segment --teacher-flow dis
+build "${dsources[@]}" --out "$parts/real-d-s2" --window 3 --stride 2 --size $SIZE_D \
+  --val-fraction 0.1 --split-by segment --teacher-flow dis
+build --synthetic "${FBNET_SYN_MOTION_D:-480}" --textures "$STILLS" --out "$parts/photo-d24" \
+  --window 3 --size $SIZE_D --val-fraction 0.1 --seed 24 --max-shift 24 --max-object-speed 24 \
+  --teacher-flow dis
+"$PY" scripts/merge_datasets.py --overwrite "$OUT/train3d" \
+  "$parts/real-d-s1" "$parts/real-d-s2" "$parts/photo-d24"
+
 build "${sources[@]}" --out "$parts/real-w7" --window 7 --stride 1 --size $SIZE \
   --val-fraction 0.1 --split-by segment
 build --synthetic "${FBNET_SYN_PHOTO7:-60}" --textures "$STILLS" --out "$parts/photo-w7" \
   --window 7 --size $SIZE --val-fraction 0.1 --seed 3
-"$PY" scripts/merge_datasets.py "$OUT/train7" "$parts/real-w7" "$parts/photo-w7"
+"$PY" scripts/merge_datasets.py --overwrite "$OUT/train7" "$parts/real-w7" "$parts/photo-w7"
 
 # Held-out test sets at native size (one dataset per clip, then one folder per test set).
 for spec in s1:3:1 s2:3:2 w7:7:1; do

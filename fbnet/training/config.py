@@ -17,6 +17,7 @@ NAN_POLICIES = ("stop", "skip")
 DISTRIBUTE_KINDS = ("none", "mirrored", "multiworker")
 OPTIMIZERS = ("adam", "nadam", "adamw", "sgd", "rmsprop")
 TIME_MODES = ("middle", "random")
+DISTILL_SCHEDULES = ("cosine", "linear")
 
 
 @dataclass
@@ -121,10 +122,49 @@ class LossConfig:
         name: ``"fbnet"`` (``fbnet.losses.FBNetLoss``), ``"mse"``, ``"mae"``, or ``"gan"``
             (the GAN model computes its own losses).
         weights: keyword arguments of the loss (``FBNetLoss``) or of the GAN's ``compile``.
+        distill_weight: weight of the teacher-flow distillation loss added to it
+            (``fbnet.losses.flow_distillation``; FBNet only). 0 (the default) turns it off; > 0
+            needs a dataset built with ``fbnet data build --teacher-flow dis``.
+        distill_anneal_steps: optimizer steps over which that weight decays to
+            ``distill_final_fraction * distill_weight`` (0: constant weight).
+        distill_hold_steps: steps at the full weight before the decay starts.
+        distill_final_fraction: weight left after the decay, as a fraction of ``distill_weight``.
+        distill_schedule: shape of the decay, ``"cosine"`` or ``"linear"``.
+        distill_options: keyword arguments of ``FlowDistillationLoss`` (``epsilon``,
+            ``level_weights``, ``fb_check``, ``fb_alpha1``, ``fb_alpha2``, ``photometric_check``,
+            ``photometric_margin``).
     """
 
     name: str = "mse"
     weights: dict[str, Any] = field(default_factory=dict)
+    distill_weight: float = 0.0
+    distill_anneal_steps: int = 0
+    distill_hold_steps: int = 0
+    distill_final_fraction: float = 0.0
+    distill_schedule: str = "cosine"
+    distill_options: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.distill_weight < 0:
+            raise ValueError(f"loss.distill_weight must be >= 0, got {self.distill_weight}")
+        for name in ("distill_anneal_steps", "distill_hold_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.distill_final_fraction <= 1.0:
+            raise ValueError(
+                f"loss.distill_final_fraction must be in [0, 1], got {self.distill_final_fraction}"
+            )
+        _check_choice("loss.distill_schedule", self.distill_schedule, DISTILL_SCHEDULES)
+        if self.distill_weight > 0 and self.name == "gan":
+            raise ValueError(
+                f"loss.distill_weight={self.distill_weight} is for FBNet's supervised training; "
+                "the GAN computes its own losses"
+            )
+
+    @property
+    def distills(self) -> bool:
+        """Whether the teacher-flow distillation loss is on."""
+        return self.distill_weight > 0
 
 
 @dataclass
@@ -205,6 +245,7 @@ class TrainConfig:
             raise ValueError("model.name must be set, got an empty name")
         self.data.validate()
         self.optimizer.validate("optimizer")
+        self.loss.validate()
         if self.discriminator_optimizer is not None:
             self.discriminator_optimizer.validate("discriminator_optimizer")
         self.training.validate()
@@ -221,18 +262,6 @@ def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{key} must be one of {list(choices)}, got {value!r}")
 
 
-# Reading and writing configs lives in config_io; the names are also importable from here.
-from fbnet.training.config_io import (  # noqa: E402
-    apply_overrides,
-    diff,
-    from_dict,
-    load_config_file,
-    merge,
-    save_config,
-    to_dict,
-    to_yaml,
-)
-
 __all__ = [
     "DataConfig",
     "LossConfig",
@@ -240,12 +269,4 @@ __all__ = [
     "OptimizerConfig",
     "TrainConfig",
     "TrainingConfig",
-    "apply_overrides",
-    "diff",
-    "from_dict",
-    "load_config_file",
-    "merge",
-    "save_config",
-    "to_dict",
-    "to_yaml",
 ]

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from data_pipeline.dataset import make_dataset
 from data_pipeline.manifest import read_manifest
+from data_pipeline.teacher_flow import manifest_settings
 from fbnet.models.registry import ModelSpec
 from fbnet.training.config import TrainConfig
 
@@ -72,6 +73,13 @@ def prepare_data(config: TrainConfig, spec: ModelSpec, build: bool = True) -> Da
             f"--window {wanted} ...` (or `fbnet data build --synthetic N --window {wanted}`) "
             "and pass it with --data"
         )
+    if config.loss.distills and manifest_settings(manifest) is None:
+        raise ValueError(
+            f"loss.distill_weight={config.loss.distill_weight} asks for teacher-flow "
+            f"distillation but {directory} has no teacher flows; build a dataset with "
+            "`fbnet data build ... --teacher-flow dis` and pass it with --data (or set "
+            "loss.distill_weight=0)"
+        )
     splits = manifest["splits"]
     if int(splits.get("train", {}).get("examples", 0)) == 0:
         raise ValueError(f"{directory} has no training windows (split 'train' is empty)")
@@ -111,6 +119,7 @@ def train_dataset(config, spec, info, strategy, seed: int | None):
             training=True,
             cache=config.data.cache,
             seed=pipeline_seed,
+            teacher_flow=config.loss.distills,
         )
 
     return strategy.distribute_datasets_from_function(dataset_fn)

@@ -35,14 +35,22 @@ def _reduce(strategy: tf.distribute.Strategy, outputs: dict) -> dict:
 
 
 def make_train_function(
-    model: keras.Model, strategy: tf.distribute.Strategy, jit_compile: bool = False
+    model: keras.Model,
+    strategy: tf.distribute.Strategy,
+    jit_compile: bool = False,
+    train_step: Callable | None = None,
 ) -> Callable:
-    """``fn(distributed_iterator) -> {name: scalar}``: one optimizer step on the next batch."""
+    """``fn(distributed_iterator) -> {name: scalar}``: one optimizer step on the next batch.
+
+    ``train_step`` replaces ``model.train_step`` (e.g. the distillation step of
+    :mod:`fbnet.training.distillation`).
+    """
+    step = train_step or model.train_step
 
     def replica_step(batch):
         for metric in model.metrics:
             metric.reset_state()
-        return model.train_step(batch)
+        return step(batch)
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def step_on_batch(batch):

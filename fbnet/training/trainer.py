@@ -31,6 +31,7 @@ from fbnet.training import data as data_lib
 from fbnet.training.checkpoints import CheckpointManager
 from fbnet.training.config import TrainConfig
 from fbnet.training.config_io import check_resumable, save_config, with_seed
+from fbnet.training.distillation import make_distillation_step
 from fbnet.training.distribute import configure_devices, make_strategy, worker_role
 from fbnet.training.init_from import init_weights
 from fbnet.training.models import (
@@ -146,7 +147,10 @@ class Trainer:
     def _setup_loop(self) -> None:
         config, settings, spec, info = self.config, self.config.training, self.spec, self.data
         self.train_fn = make_train_function(
-            self.model, self.strategy, jit_enabled(settings.jit_compile)
+            self.model,
+            self.strategy,
+            jit_enabled(settings.jit_compile),
+            make_distillation_step(self.model, config.loss),
         )
         self.eval_fn = make_eval_function(self.model, self.strategy)
         self.val_steps = data_lib.validation_steps(config, info)
