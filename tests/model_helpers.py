@@ -88,9 +88,9 @@ TINY_PARAMS = {
 
 def make_run(root: Path, name: str, params: dict, checkpoint_params: dict | None = None) -> Path:
     """A run directory as train.py leaves it: config.yaml and checkpoints/best.keras."""
+    from fbnet.training.build import build_model
     from fbnet.training.config import ModelConfig, TrainConfig
     from fbnet.training.config_io import save_config
-    from fbnet.training.models import build_model
     from fbnet.training.run_dir import RunDir
 
     run = RunDir.at(root / name).create()

@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from data_pipeline.manifest import read_manifest
     from data_pipeline.synthetic_build import build_synthetic_dataset
     from fbnet.models.registry import get_spec
+    from fbnet.training.build import build_model, compile_model
     from fbnet.training.defaults import default_config
-    from fbnet.training.models import build_model, compile_model
     from fbnet.training.runtime import dtype_policy, jit_enabled, precision_policy
     from fbnet.training.steps import build_training_state, make_train_function
 

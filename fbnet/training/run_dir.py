@@ -190,7 +190,7 @@ def load_run_model(run_dir: str | Path, checkpoint: str = "best"):
     """
     import keras
 
-    from fbnet.training.models import build_model
+    from fbnet.training.build import build_model
 
     run = RunDir.at(run_dir)
     config = run.read_config()

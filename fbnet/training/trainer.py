@@ -28,22 +28,22 @@ import tensorflow as tf
 
 from fbnet.models.registry import get_spec
 from fbnet.training import data as data_lib
+from fbnet.training.build import (
+    build_model,
+    compile_model,
+    example_inputs,
+    resolved_loss_weights,
+    resolved_params,
+    window_of,
+)
 from fbnet.training.checkpoints import CheckpointManager
 from fbnet.training.config import TrainConfig
 from fbnet.training.config_io import check_resumable, save_config, with_seed
 from fbnet.training.distillation import make_distillation_step
 from fbnet.training.distribute import configure_devices, make_strategy, worker_role
 from fbnet.training.init_from import init_weights
-from fbnet.training.models import (
-    build_model,
-    compile_model,
-    example_inputs,
-    resolved_loss_weights,
-    resolved_params,
-    set_learning_rates,
-    window_of,
-)
 from fbnet.training.nan_guard import NanGuard, StateRollback
+from fbnet.training.optimizers import set_learning_rates
 from fbnet.training.progress import EpochProgress, RunningMeans, epoch_line
 from fbnet.training.run_dir import RunDir
 from fbnet.training.runtime import dtype_policy, jit_enabled, precision_policy, seed_everything
