@@ -535,8 +535,7 @@ def build_dataset_beam(
     units = plan_units(clips, plans, config, workers)
     if not local:  # a service runner balances the work itself: one key per unit
         units = [(key, unit) for key, (_, unit) in enumerate(units)]
-    staged = StagedDataset(out_dir, shard_bytes=config.shard_bytes)
-    try:
+    with StagedDataset(out_dir, shard_bytes=config.shard_bytes) as staged:
         pipeline = _pipeline(units, UnitConfig.from_build(config), staged.staging, options)
         pipeline.run().wait_until_finish()
         summaries = sorted(
@@ -566,9 +565,6 @@ def build_dataset_beam(
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         staged.publish(manifest, SPLITS, overwrite)
-    except BaseException:
-        staged.discard()
-        raise
     return read_manifest(out_dir)
 
 

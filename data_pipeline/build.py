@@ -157,12 +157,11 @@ def build_dataset(
     check_output_dir(out_dir, overwrite)
     clips = discover_clips(sources, window=config.window)
     plans, total_frames = _plan_splits(clips, config)
-    staged = StagedDataset(out_dir, shard_bytes=config.shard_bytes)
     dropped: Counter = Counter({name: 0 for name in (*FILTER_NAMES, "split_gap")})
     expected: list = []
     clip_records = []
     estimator = FlowEstimator(config.teacher_flow) if config.teacher_flow else None
-    try:
+    with StagedDataset(out_dir, shard_bytes=config.shard_bytes) as staged:
         with tqdm(total=total_frames, unit="frame", disable=not progress, desc="build") as bar:
             for clip in clips:
                 clip_dropped: Counter = Counter()
@@ -225,9 +224,6 @@ def build_dataset(
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         staged.publish(manifest, SPLITS, overwrite)
-    except BaseException:
-        staged.discard()
-        raise
     return read_manifest(out_dir)
 
 

@@ -52,8 +52,7 @@ def merge_datasets(
     check_output_dir(out, overwrite)
     splits: list[str] = []
     dropped: dict[str, int] = {}
-    staged = StagedDataset(out)
-    try:
+    with StagedDataset(out) as staged:
         for path, manifest in zip(paths, manifests):
             for split, info in manifest["splits"].items():
                 if split not in splits:
@@ -77,7 +76,4 @@ def merge_datasets(
             ],
         }
         staged.publish(merged, tuple(splits), overwrite)
-    except BaseException:
-        staged.discard()
-        raise
     return read_manifest(out)

@@ -84,8 +84,7 @@ def build_synthetic_dataset(
     num_val = int(round(val_fraction * num_windows)) if num_windows > 1 else 0
     num_train = num_windows - num_val
     kinds = {split: {} for split in SPLITS}
-    staged = StagedDataset(out_dir, shard_bytes=shard_bytes)
-    try:
+    with StagedDataset(out_dir, shard_bytes=shard_bytes) as staged:
         for index in tqdm(range(num_windows), unit="window", disable=not progress, desc="synth"):
             if motion == "shift":
                 frames, kind = _shift_window(scene, seed, index), "shift"
@@ -121,9 +120,6 @@ def build_synthetic_dataset(
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         staged.publish(manifest, SPLITS, overwrite)
-    except BaseException:
-        staged.discard()
-        raise
     return read_manifest(out_dir)
 
 

@@ -91,7 +91,11 @@ class _SplitWriter:
 
 
 class StagedDataset:
-    """Collects shards of several splits in a staging folder; ``publish`` makes them final."""
+    """Collects shards of several splits in a staging folder; ``publish`` makes them final.
+
+    Use it as a context manager: leaving the block by an exception (including Ctrl-C) discards
+    the staging folder and leaves any earlier dataset in ``out_dir`` as it was.
+    """
 
     def __init__(self, out_dir: str | Path, *, shard_bytes: int = 128 << 20) -> None:
         if shard_bytes < 1:
@@ -164,6 +168,13 @@ class StagedDataset:
         path = write_manifest(self.out_dir, manifest)
         self.discard()
         return path
+
+    def __enter__(self) -> StagedDataset:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None:
+            self.discard()
 
     def discard(self) -> None:
         """Close writers and delete the staging folder (after publishing, or on failure)."""
