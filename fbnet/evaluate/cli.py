@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fbnet.evaluate.datasets import LAYOUTS
+from fbnet.models.tta import TTA_MODES, TTAInterpolator
 
 METHODS = ("model", "average", "flow")
 IE_LAYOUTS = ("middlebury",)
@@ -38,6 +39,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="methods to score, repeatable; the first one is the report's top level "
         "(default: model average flow)",
     )
+    parser.add_argument(
+        "--tta", choices=TTA_MODES, default="none",
+        help="test-time augmentation of the model method (not average/flow); default none",
+    )  # fmt: skip
     parser.add_argument("--layout", default="auto", choices=("auto", *LAYOUTS))
     parser.add_argument("--split", default="val", help="TFRecord split to read")
     parser.add_argument("--batch-size", type=int, default=8, help="items per model call")
@@ -47,12 +52,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def load_methods(names: list[str], model: str | None, checkpoint: str) -> dict[str, Any]:
+def load_methods(
+    names: list[str], model: str | None, checkpoint: str, tta: str = "none"
+) -> dict[str, Any]:
     from fbnet.interpolate.runner import load_interpolator
 
     methods = {}
     for name in dict.fromkeys(names):  # keep order, drop repeats
         methods[name] = load_interpolator(model if name == "model" else name, checkpoint)
+        if name == "model" and tta != "none":
+            methods[name] = TTAInterpolator(methods[name], tta)
     return methods
 
 
@@ -119,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.parent.is_dir():
         raise FileNotFoundError(f"--out folder {args.out.parent} does not exist")
     layout, items = iter_triplets(args.data, args.layout, args.split)
-    methods = load_methods(args.method or list(METHODS), args.model, args.checkpoint)
+    methods = load_methods(args.method or list(METHODS), args.model, args.checkpoint, args.tta)
     with tqdm(unit="item", desc="evaluating", disable=args.quiet, file=sys.stderr) as bar:
         try:
             scores = evaluate(

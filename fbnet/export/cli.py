@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from fbnet.models.tta import TTA_MODES
+
 MAX_GREY_LEVEL_ERROR = 1
 
 
@@ -79,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--pad-multiple", type=int, default=1, help="pad H, W to this multiple in the graph"
     )
+    parser.add_argument(
+        "--tta", choices=TTA_MODES, default="none",
+        help="build test-time augmentation into the export: flip, reverse (2 passes), full (4)",
+    )  # fmt: skip
     parser.add_argument("--no-verify", action="store_true", help="skip the reload check")
     return parser
 
@@ -88,7 +94,12 @@ def run(args: argparse.Namespace) -> int:
 
     model, metadata = load_source_model(args)
     version_dir = export_saved_model(
-        model, args.out, version=args.version, pad_multiple=args.pad_multiple, metadata=metadata
+        model,
+        args.out,
+        version=args.version,
+        pad_multiple=args.pad_multiple,
+        metadata=metadata,
+        tta=args.tta,
     )
     summary = {
         "export": str(version_dir),
@@ -96,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
         **metadata,
     }
     if not args.no_verify:
-        error = verify_export(model, version_dir)
+        from fbnet.models.tta_model import TestTimeAugmented
+
+        reference = model if args.tta == "none" else TestTimeAugmented(model, args.tta)
+        error = verify_export(reference, version_dir)
         summary["max_grey_level_error"] = error
         if error > MAX_GREY_LEVEL_ERROR:
             print(json.dumps(summary), file=sys.stderr)

@@ -77,6 +77,7 @@ def export_saved_model(
     version: int | None = None,
     pad_multiple: int = 1,
     metadata: dict[str, Any] | None = None,
+    tta: str = "none",
 ) -> Path:
     """Export ``model`` with its two signatures (see :mod:`fbnet.export.serving`); returns the
     version directory.
@@ -89,10 +90,16 @@ def export_saved_model(
         pad_multiple: pad H and W to this multiple inside the graph (models pad themselves,
             so 1 is enough for the registered models).
         metadata: extra JSON-serialisable facts to record (e.g. the run directory).
+        tta: test-time augmentation built into both signatures (``fbnet.models.tta``:
+            ``"none"``, ``"flip"``, ``"reverse"`` or ``"full"``; 1, 2, 2 or 4 model passes).
     """
     import keras
 
+    from fbnet.models.tta import check_mode
+    from fbnet.models.tta_model import TestTimeAugmented
+
     check_two_frame_model(model)
+    check_mode(tta)
     base = Path(export_base)
     if base.exists() and not base.is_dir():
         raise NotADirectoryError(f"--out {base} exists and is not a directory")
@@ -106,6 +113,9 @@ def export_saved_model(
     base.mkdir(parents=True, exist_ok=True)
     build_model_once(model)
     model = without_xla(model)
+    if tta != "none":
+        model = TestTimeAugmented(model, tta)
+        build_model_once(model)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -127,6 +137,7 @@ def export_saved_model(
             "registry_name": spec.name if spec else None,
             "signature": DEFAULT_SIGNATURE,
             "signatures": {DEFAULT_SIGNATURE: ["frame0", "frame1"], TIME_SIGNATURE: INPUT_NAMES},
+            "tta": tta,
             "inputs": list(INPUT_NAMES),
             "outputs": list(OUTPUT_NAMES),
             "pad_multiple": pad_multiple,

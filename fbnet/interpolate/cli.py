@@ -16,6 +16,7 @@ from pathlib import Path
 from fbnet.interpolate.scene import DEFAULT_SCENE_THRESHOLD
 from fbnet.interpolate.schedule import FACTORS
 from fbnet.interpolate.tiling import DEFAULT_MAX_MEGAPIXELS, DEFAULT_OVERLAP
+from fbnet.models.tta import TTA_MODES, TTAInterpolator
 
 
 def _tile(text: str) -> int | None:
@@ -66,6 +67,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_MEGAPIXELS,
         help="with --tile auto: tile frames larger than this",
     )
+    parser.add_argument(
+        "--tta", choices=TTA_MODES, default="none",
+        help="test-time augmentation: flip, reverse (2 model passes) or full (4); default none",
+    )  # fmt: skip
     parser.add_argument("--fps", type=float, help="input frame rate (image folders; default 25)")
     parser.add_argument("--no-audio", action="store_true", help="do not copy the audio track")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
@@ -97,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     interpolator = load_interpolator(args.model, checkpoint=args.checkpoint)
+    if args.tta != "none":
+        interpolator = TTAInterpolator(interpolator, args.tta)
     summary = interpolate_file(args.input, args.output, interpolator, config)
     print(json.dumps(summary))
     return 0
