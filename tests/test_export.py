@@ -19,6 +19,9 @@ from fbnet.export.serving import TIME_SIGNATURE
 from fbnet.interpolate.runner import SavedModelInterpolator, load_interpolator
 from tests.model_helpers import TinyBlend, keras_grey_levels, random_pair, tiny_model
 
+# setup_env.sh installs it with --no-deps: its declared dependency is the full tensorflow wheel.
+SERVING_API = "tensorflow-serving-api is not installed (scripts/setup_env.sh installs it)"
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> tuple[TinyBlend, Path]:
@@ -112,7 +115,7 @@ def test_saved_model_cli_lists_the_signature(exported):
 
 def serve_like_tf_serving(version_dir: Path, request_bytes: bytes) -> bytes:
     """What TF Serving does with a PredictRequest: feed the signature's inputs, Session.run."""
-    from tensorflow_serving.apis import predict_pb2
+    predict_pb2 = pytest.importorskip("tensorflow_serving.apis.predict_pb2", reason=SERVING_API)
 
     request = predict_pb2.PredictRequest.FromString(request_bytes)
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
@@ -133,7 +136,7 @@ def serve_like_tf_serving(version_dir: Path, request_bytes: bytes) -> bytes:
 
 
 def test_predict_request_round_trips_through_the_signature(exported):
-    from tensorflow_serving.apis import predict_pb2
+    predict_pb2 = pytest.importorskip("tensorflow_serving.apis.predict_pb2", reason=SERVING_API)
 
     model, version_dir = exported
     frame0, frame1 = random_pair(2, 21, 30, seed=3)
@@ -165,7 +168,7 @@ def test_predict_request_round_trips_through_the_signature(exported):
     ],
 )
 def test_malformed_requests_get_clear_errors(exported, frame0_shape, frame1_shape, time, message):
-    from tensorflow_serving.apis import predict_pb2
+    predict_pb2 = pytest.importorskip("tensorflow_serving.apis.predict_pb2", reason=SERVING_API)
 
     _, version_dir = exported
     request = predict_pb2.PredictRequest()
@@ -250,7 +253,7 @@ def rest_json_to_request(body: str, version_dir: Path):
     batched value}}`` (columnar format). Each value is read with the dtype the signature
     declares for that input; ``signature_name`` defaults to ``serving_default``.
     """
-    from tensorflow_serving.apis import predict_pb2
+    predict_pb2 = pytest.importorskip("tensorflow_serving.apis.predict_pb2", reason=SERVING_API)
 
     parsed = json.loads(body)
     name = parsed.get("signature_name", "serving_default")
@@ -272,7 +275,7 @@ def rest_json_to_request(body: str, version_dir: Path):
 @pytest.mark.parametrize("with_time", [False, True])
 def test_rest_json_bodies_as_documented_run_through_the_signatures(exported, form, with_time):
     """The README's REST bodies, row and columnar, with and without ``time``."""
-    from tensorflow_serving.apis import predict_pb2
+    predict_pb2 = pytest.importorskip("tensorflow_serving.apis.predict_pb2", reason=SERVING_API)
 
     model, version_dir = exported
     frame0, frame1 = random_pair(2, 12, 17, seed=8)
