@@ -65,9 +65,11 @@ def test_new_run_starts_from_the_source_weights_and_resume_ignores_it(data_dir, 
     for got, want in zip(weights(stage), start):
         np.testing.assert_allclose(got, want, atol=1e-6)
 
-    # A fresh run without init_from starts elsewhere (so the check above can fail).
+    # A fresh run without init_from (another seed) starts elsewhere, so the check above can fail.
     fresh = tmp_path / "fresh"
-    train(config(data_dir), fresh, progress=False, log=lambda _: None)
+    other_seed = config(data_dir)
+    other_seed.training.seed = 4
+    train(other_seed, fresh, progress=False, log=lambda _: None)
     assert max(np.abs(a - b).max() for a, b in zip(weights(fresh), start)) > 1e-3
 
     # Resuming the stage reads its own checkpoint; init_from is not applied again.
