@@ -49,13 +49,17 @@ class StagedFBNet:
         if not isinstance(model, FBNet):
             raise ValueError(f"stage profiles need an FBNet, got {type(model).__name__}")
         self.model = model
-        self.levels = model.levels
+        self.levels = model.flow_levels
         self.stages: dict[str, Callable] = {
             "uint8_to_float": _function(self._to_float),
             "pad": _function(self._pad),
             "features": _function(lambda images: model.features(images)),
             **{f"flow_level_{level}": self._flow_stage(level) for level in self.flow_levels},
-            "warp_features": _function(model._warp_features),
+            "warp_features": _function(
+                lambda features, flows, time: model._warp_features(
+                    features[: model.levels], flows[: model.levels], time
+                )
+            ),
             "fusion": _function(lambda warped, time: model.fusion((warped, time))),
             "warp_images": _function(model._warp_images),
             "blend_crop": _function(self._blend_crop),

@@ -4,9 +4,9 @@ Inputs and outputs (the project's two-frame contract):
 
 * ``{"frame0": [B, H, W, 3], "frame1": [B, H, W, 3], "time": [B]}``, float32 images in [0, 1],
   ``time`` in [0, 1] (0 = frame0, 1 = frame1); ``time`` may be omitted and then is 0.5. Any
-  ``H, W >= 2``: inputs are padded at the bottom/right to a multiple of ``2 ** (levels - 1)``
-  (``pad_mode``), and tiny ones to at least ``2 ** levels`` so the coarsest level is 2x2 or
-  larger; every output is cropped back.
+  ``H, W >= 2``: inputs are padded at the bottom/right to a multiple of ``2 ** (L - 1)``
+  (``pad_mode``), ``L = levels + flow_coarse_levels``, and tiny ones to at least ``2 ** L`` so the
+  coarsest level is 2x2 or larger; every output is cropped back.
 * ``call`` returns the frame at ``time``, ``[B, H, W, 3]`` float32. It is clipped to [0, 1] at
   inference; with ``training=True`` it is left unclipped so the loss has gradients everywhere.
 
@@ -21,6 +21,13 @@ Pipeline: a shared (siamese) cascaded feature pyramid for both frames; coarse-to
 flow estimation in both directions with one estimator per level shared by the two directions;
 both feature pyramids warped to ``t``; a decoder fuses them coarse to fine into a 3-channel
 correction that is added to ``(1 - t) * warped frame0 + t * warped frame1``.
+
+Motion range: a flow estimator sees a few pixels around each pixel of its level, so the coarsest
+level bounds the motion found directly (about +-16 px at full resolution for the slides' 4 levels
+and 5x5 receptive field). ``flow_coarse_levels = n`` adds ``n`` coarser levels used for flow only:
+their features come from the same shared cascade convolutions and their flow from the coarsest
+level's estimator (shared), so they add no weights, the fusion still sees ``levels`` levels, and a
+trained 4-level model's weights load unchanged; each extra level doubles the range.
 """
 
 from __future__ import annotations
@@ -50,12 +57,15 @@ class FBNet(keras.Model):
         flow_filters: hidden channels of each flow estimator.
         flow_kernel_sizes: their kernel sizes (same length as ``flow_filters``).
         flow_shared_from_level: levels from this one on share one flow estimator; ``None``
-            gives each level its own.
+            gives each level its own (with ``flow_coarse_levels``, every level from
+            ``levels - 1`` on shares the coarsest one).
         flow_finest_level: finest level with a flow estimator. 0 (the slides) estimates flow
             at every level; 1 estimates none at full resolution and uses the level-1 flow
             upsampled x2 (bilinear, values x2) there, which removes about a third of the
             multiply-adds. The levels kept have the same layers as in the default model, so
             :func:`fbnet.models.weight_transfer.copy_matching_weights` warm-starts it from one.
+        flow_coarse_levels: extra flow-only levels coarser than ``levels`` (no new weights; see
+            the module docstring).
         fusion_filters: decoder channels per level, finest first (``levels`` entries).
         fusion_kernel_size: decoder kernel size.
         fusion_convs_per_level: decoder convolutions per level.
@@ -72,6 +82,9 @@ class FBNet(keras.Model):
         >>> frame = model({"frame0": a, "frame1": b, "time": tf.fill([batch], 0.5)})
     """
 
+    # Constructor arguments that leave the weights as they are (a warm start may change them).
+    WEIGHT_FREE_ARGS = ("flow_coarse_levels", "pad_mode", "warp_jit_compile")
+
     def __init__(
         self,
         levels: int = 4,
@@ -87,11 +100,23 @@ class FBNet(keras.Model):
         pad_mode: str = "REFLECT",
         warp_jit_compile: bool = True,
         flow_finest_level: int = 0,
+        flow_coarse_levels: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         if int(levels) < 1:
             raise ValueError(f"levels must be >= 1, got {levels}")
+        if int(flow_coarse_levels) < 0:
+            raise ValueError(f"flow_coarse_levels must be >= 0, got {flow_coarse_levels}")
+        if (
+            int(flow_coarse_levels) > 0
+            and flow_shared_from_level is not None
+            and int(flow_shared_from_level) >= int(levels)
+        ):
+            raise ValueError(
+                f"with flow_coarse_levels, flow_shared_from_level must be <= levels - 1 "
+                f"({int(levels) - 1}), got {flow_shared_from_level}"
+            )
         if not 0 <= int(flow_finest_level) < int(levels):
             raise ValueError(
                 f"flow_finest_level must be in [0, {int(levels) - 1}], got {flow_finest_level}"
@@ -117,19 +142,23 @@ class FBNet(keras.Model):
         self.pad_mode = pad_mode.upper()
         self.warp_jit_compile = bool(warp_jit_compile)
         self.flow_finest_level = int(flow_finest_level)
+        self.flow_coarse_levels = int(flow_coarse_levels)
+        shared = self.flow_shared_from_level
+        if self.flow_coarse_levels and shared is None:
+            shared = self.levels - 1
         self.features = PyramidFeatureExtraction(
-            self.levels,
+            self.flow_levels,
             self.feature_filters,
             self.feature_kernel_size,
             activation,
             name="pyramid_features",
         )
         self.flow = BiDirectionalFlowEstimation(
-            self.levels,
+            self.flow_levels,
             self.flow_filters,
             self.flow_kernel_sizes,
             activation,
-            shared_from_level=self.flow_shared_from_level,
+            shared_from_level=shared,
             warp_jit_compile=self.warp_jit_compile,
             finest_level=self.flow_finest_level,
             name="bidirectional_flow",
@@ -143,9 +172,14 @@ class FBNet(keras.Model):
         )
 
     @property
+    def flow_levels(self) -> int:
+        """Levels of the feature and flow pyramids: ``levels + flow_coarse_levels``."""
+        return self.levels + self.flow_coarse_levels
+
+    @property
     def size_multiple(self) -> int:
-        """Inputs are padded internally to a multiple of this (``2 ** (levels - 1)``)."""
-        return 2 ** (self.levels - 1)
+        """Inputs are padded internally to a multiple of this (``2 ** (flow_levels - 1)``)."""
+        return 2 ** (self.flow_levels - 1)
 
     def _unpack(self, inputs: Mapping[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         if not isinstance(inputs, Mapping) or "frame0" not in inputs or "frame1" not in inputs:
@@ -184,7 +218,10 @@ class FBNet(keras.Model):
         images, original_hw = self._pad(tf.concat([frame0, frame1], axis=0))
         features = self.features(images)
         flows = self.flow(features)  # flow_01 then flow_10, per level
-        to_t, warped_features = self._warp_features(features, flows, time)
+        # The flow-only coarse levels stop here: the fusion sees the first `levels` levels.
+        to_t, warped_features = self._warp_features(
+            features[: self.levels], flows[: self.levels], time
+        )
         correction = self.fusion((warped_features, time))
         warped = self._warp_images(images, to_t[0])
         outputs = self._outputs(warped, to_t[0], correction, time, original_hw)
@@ -254,9 +291,10 @@ class FBNet(keras.Model):
             vertical). Without the fusion's correction the frame would be
             ``(1 - time) * warped0 + time * warped1``.
             With ``flow_pyramid=True`` also ``"flow_pyramid"``: the list of pair-batched
-            ``flow_01``/``flow_10`` per level, finest first, each ``[2B, h_l, w_l, 2]`` (frame
-            0's batch first) with ``h_l = ceil(H / 2**l)``, in that level's pixels (used by the
-            flow-distillation loss, :mod:`fbnet.losses.flow_distillation`).
+            ``flow_01``/``flow_10`` per flow level (``flow_levels`` of them), finest first,
+            each ``[2B, h_l, w_l, 2]`` (frame 0's batch first) with ``h_l = ceil(H / 2**l)``,
+            in that level's pixels (used by the flow-distillation loss,
+            :mod:`fbnet.losses.flow_distillation`).
         """
         outputs = self._interpolate(inputs, flow_pyramid)
         if not training:
@@ -285,4 +323,6 @@ class FBNet(keras.Model):
             # Only when set: configs (and run checkpoints) of the default model stay as they
             # were before the option existed, so strict config checks still accept them.
             config["flow_finest_level"] = self.flow_finest_level
+        if self.flow_coarse_levels:
+            config["flow_coarse_levels"] = self.flow_coarse_levels
         return config

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +126,12 @@ def nested_diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> d
     return changes
 
 
-def check_keras_file_matches(path: str | Path, model: Any) -> None:
-    """``ValueError`` unless the ``.keras`` file was written by a model set up like ``model``."""
+def check_keras_file_matches(path: str | Path, model: Any, ignore: Collection[str] = ()) -> None:
+    """``ValueError`` unless the ``.keras`` file was written by a model set up like ``model``.
+
+    Constructor arguments named in ``ignore`` may differ (see ``WEIGHT_FREE_ARGS`` of a model
+    class: arguments that change the computation but not the weights).
+    """
     stored = keras_file_config(path)
     expected_class = type(model).__name__
     if stored.get("class_name") != expected_class:
@@ -135,6 +140,7 @@ def check_keras_file_matches(path: str | Path, model: Any) -> None:
             f"builds {expected_class!r}"
         )
     changes = nested_diff(params_from_config(stored.get("config", {})), constructor_params(model))
+    changes = {k: v for k, v in changes.items() if k.split(".")[0] not in set(ignore)}
     if changes:
         details = "; ".join(
             f"{k}: checkpoint {a!r} vs config {b!r}" for k, (a, b) in changes.items()

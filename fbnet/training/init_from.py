@@ -2,9 +2,10 @@
 
 The source is a ``.keras`` file written by this project (a checkpoint, a shipped model) or a run
 directory, whose best checkpoint is used (its last one when no epoch was validated). The
-weights must fit the run's model exactly (same class and constructor arguments): nothing is
-partially loaded. Optimizer state and the step counter are not taken over; this is a warm start
-of a new stage, not a resume.
+weights must fit the run's model exactly (same class and constructor arguments, except those
+its class lists in ``WEIGHT_FREE_ARGS``, which change the computation but not the weights, e.g.
+FBNet's ``flow_coarse_levels``): nothing is partially loaded. Optimizer state and the step
+counter are not taken over; this is a warm start of a new stage, not a resume.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ def init_weights(model: keras.Model, source: str | Path) -> Path:
         FileNotFoundError: no such file or run.
         ValueError: the file holds a differently configured model.
     """
-    from fbnet.training.run_dir import check_checkpoint_matches
+    from fbnet.models.params import check_keras_file_matches
 
     path = init_source(source)
-    check_checkpoint_matches(path, model)
+    check_keras_file_matches(path, model, ignore=getattr(type(model), "WEIGHT_FREE_ARGS", ()))
     source_model = keras.saving.load_model(path, compile=False)
     model.set_weights(source_model.get_weights())
     return path
