@@ -32,7 +32,8 @@ Keras LR callbacks set ``model.optimizer.learning_rate`` and so reach the genera
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -72,6 +73,8 @@ class SinGan(keras.Model):
         charbonnier_epsilon: epsilon of the L1 term ``sqrt(d^2 + epsilon)``.
         pretrain_steps: number of L1-only generator steps before adversarial training.
         residual: the generator predicts a correction to the average of the two frames.
+        flow_guide: the flow-guided generator's :class:`~fbnet.models.flow_guide.FlowGuide`
+            arguments, or ``None`` (the paper's generator).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class SinGan(keras.Model):
         charbonnier_epsilon: float = 1e-5,
         pretrain_steps: int = 0,
         residual: bool = False,
+        flow_guide: Mapping[str, Any] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -116,6 +120,7 @@ class SinGan(keras.Model):
             dropout_rate=dropout_rate,
             mean_rgb=mean_rgb,
             residual=residual,
+            flow_guide=flow_guide,
             name="generator",
             dtype=self.dtype_policy,
         )
@@ -321,4 +326,12 @@ class SinGan(keras.Model):
             pretrain_steps=self.pretrain_steps,
             residual=generator.residual,
         )
+        if generator.flow_guide is not None:
+            config["flow_guide"] = generator.flow_guide
         return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> SinGan:
+        if config.get("flow_guide") is not None:  # restored: the saved weights follow
+            config = {**config, "flow_guide": {**config["flow_guide"], "restoring": True}}
+        return cls(**config)

@@ -13,6 +13,12 @@ instead, and its last convolution starts at zero: an untrained generator is fram
 short trainings start from a sensible image rather than from noise. The output is
 NOT clipped: the SIN-GAN clip loss penalises values outside [0, 1], and viewers/metrics clip.
 
+Flow-guided variant (``flow_guide``, not in the paper): a frozen FBNet
+(:class:`fbnet.models.flow_guide.FlowGuide`) warps both frames to t = 0.5; the U-Net sees the two
+frames and the two warped frames (12 channels, mean-subtracted) and predicts a correction to the
+average of the warped frames (``residual`` is implied), so an untrained generator is the flow
+model's blend and training buys occlusions and detail.
+
 Layout (paper notation C32-C64-C64-C128, D128-D64-D64-D32): encoder blocks conv-bn-lrelu x2 then
 2x2 max-pool; decoder blocks bilinear x2 then conv-bn-lrelu x2 and dropout; decoder block j > 0
 takes the previous decoder output stacked with the encoder output of the same resolution; then
@@ -21,13 +27,15 @@ a tanh block (conv-bn-lrelu, conv-bn-tanh to 3 channels) and a 1x1 conv to the i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 from fbnet.layers.padding import crop_to, pad_to_multiple
 from fbnet.layers.unet_conv_block import UNetConvBlock
+from fbnet.models.flow_guide import FlowGuide
 
 # ImageNet per-channel RGB mean: a fixed, dataset-independent centre for natural images.
 DEFAULT_MEAN_RGB = (0.485, 0.456, 0.406)
@@ -62,6 +70,9 @@ class SinGanGenerator(keras.Model):
         mean_rgb: per-channel mean subtracted from the inputs and added to the output.
         negative_slope: LeakyReLU slope.
         residual: predict a correction to the average of the two frames (see above).
+        flow_guide: :class:`~fbnet.models.flow_guide.FlowGuide` arguments (``{"fbnet": {...},
+            "weights_from": path}``) for the flow-guided variant; ``None``: the paper's
+            generator.
     """
 
     def __init__(
@@ -74,6 +85,7 @@ class SinGanGenerator(keras.Model):
         mean_rgb: Sequence[float] = DEFAULT_MEAN_RGB,
         negative_slope: float = 0.2,
         residual: bool = False,
+        flow_guide: Mapping[str, Any] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -89,8 +101,18 @@ class SinGanGenerator(keras.Model):
         self.dropout_rate = dropout_rate
         self.mean_rgb = check_mean_rgb(mean_rgb)
         self.negative_slope = negative_slope
-        self.residual = bool(residual)
+        self.flow_guide = None if flow_guide is None else dict(flow_guide)
+        self.residual = bool(residual) or self.flow_guide is not None
         self.pad_multiple = 2 ** len(self.encoder_filters)
+        self.guide = None
+        if self.flow_guide is not None:
+            extra = set(self.flow_guide) - {"fbnet", "weights_from", "restoring"}
+            if extra:
+                raise ValueError(
+                    f"flow_guide takes 'fbnet' and 'weights_from', got {sorted(self.flow_guide)}"
+                )
+            self.guide = FlowGuide(**self.flow_guide, name="flow_guide")
+            self.flow_guide.pop("restoring", None)
 
         policy = self.dtype_policy
         self.encoder_blocks = [
@@ -119,7 +141,7 @@ class SinGanGenerator(keras.Model):
 
     def build(self, input_shape=None) -> None:
         """Create all weights; they depend on channel counts only, never on H and W."""
-        channels = 6
+        channels = 6 if self.guide is None else 12
         for block in self.encoder_blocks:
             block.build((None, None, None, channels))
             channels = block.filters
@@ -133,7 +155,12 @@ class SinGanGenerator(keras.Model):
     def call(self, inputs, training=None):
         frame0, frame1 = check_frame_inputs(inputs, "SinGanGenerator")
         mean = tf.constant(self.mean_rgb, tf.float32)
-        x = tf.concat([frame0 - mean, frame1 - mean], axis=-1)
+        images = [frame0, frame1]
+        if self.guide is not None:
+            half = tf.fill(tf.shape(frame0)[:1], 0.5)
+            warped0, warped1 = self.guide({"frame0": frame0, "frame1": frame1, "time": half})
+            images += [warped0, warped1]
+        x = tf.concat([image - mean for image in images], axis=-1)
         x, original_hw = pad_to_multiple(x, self.pad_multiple, mode="SYMMETRIC")
         skips = []
         for block in self.encoder_blocks:
@@ -144,7 +171,7 @@ class SinGanGenerator(keras.Model):
                 x = tf.concat([x, skips[-1 - i]], axis=-1)
             x = block(x, training=training)
         x = self.output_conv(self.tanh_block(x, training=training))
-        base = 0.5 * (frame0 + frame1) if self.residual else mean
+        base = 0.5 * (images[-2] + images[-1]) if self.residual else mean
         return crop_to(tf.cast(x, tf.float32), original_hw) + base
 
     def compute_output_spec(self, inputs, training=None):
@@ -163,4 +190,12 @@ class SinGanGenerator(keras.Model):
             negative_slope=self.negative_slope,
             residual=self.residual,
         )
+        if self.flow_guide is not None:
+            config["flow_guide"] = self.flow_guide
         return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> SinGanGenerator:
+        if config.get("flow_guide") is not None:  # restored: the saved weights follow
+            config = {**config, "flow_guide": {**config["flow_guide"], "restoring": True}}
+        return cls(**config)
