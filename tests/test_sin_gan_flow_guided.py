@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from data_pipeline.synthetic import shifted_window
+from fbnet.export.saved_model import without_xla
 from fbnet.models.fbnet_model import FBNet
 from fbnet.models.flow_guide import FlowGuide
 from fbnet.models.sin_gan import SinGan
@@ -109,3 +110,12 @@ def test_one_fit_step_trains_the_unet_and_leaves_the_guide(fbnet_file):
         np.testing.assert_array_equal(got, want)
     unet_after = [w.numpy() for w in model.generator.trainable_weights]
     assert any(not np.array_equal(a, b) for a, b in zip(unet_before, unet_after))
+
+
+def test_export_copy_warps_without_xla_and_gives_the_same_frames(fbnet_file):
+    model = SinGan(discriminator_filters=(4, 8), flow_guide=_guide(fbnet_file), **SMALL)
+    assert model.generator.guide.model.warp_jit_compile
+    clone = without_xla(model)
+    assert clone is not model and not clone.generator.guide.model.warp_jit_compile
+    inputs, _ = _triplets(2, 16)
+    np.testing.assert_allclose(clone(inputs).numpy(), model(inputs).numpy(), atol=1e-5)

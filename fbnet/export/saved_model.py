@@ -63,9 +63,16 @@ def without_xla(model: Any) -> Any:
     gives the same values.
     """
     config = model.get_config()
-    if not config.get("warp_jit_compile", False):
+    guide = config.get("flow_guide")  # a flow-guided SIN-GAN holds an FBNet
+    guide_jit = guide is not None and guide.get("fbnet", {}).get("warp_jit_compile", True)
+    if not config.get("warp_jit_compile", False) and not guide_jit:
         return model
-    clone = type(model).from_config({**config, "warp_jit_compile": False})
+    config = dict(config)
+    if "warp_jit_compile" in config:
+        config["warp_jit_compile"] = False
+    if guide_jit:
+        config["flow_guide"] = {**guide, "fbnet": {**guide["fbnet"], "warp_jit_compile": False}}
+    clone = type(model).from_config(config)
     build_model_once(clone)
     clone.set_weights(model.get_weights())
     return clone
