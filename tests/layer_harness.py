@@ -77,3 +77,24 @@ def check_one_fit_step(model: keras.Model, inputs: Any, target: Any, loss: Any =
     after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
     assert any(not np.array_equal(a, b) for a, b in zip(before, after)), "no weight changed"
     return value
+
+
+def fbnet_inputs(height: int, width: int, batch: int = 2, seed: int = 0) -> dict:
+    """Random frames, frame 1 being frame 0 rolled 2 px right, at t from 0.3 to 0.7."""
+    rng = np.random.default_rng(seed)
+    frame0 = rng.uniform(0, 1, (batch, height, width, 3)).astype(np.float32)
+    return {
+        "frame0": tf.constant(frame0),
+        "frame1": tf.constant(np.roll(frame0, 2, axis=2)),
+        "time": tf.constant(np.linspace(0.3, 0.7, batch), tf.float32),
+    }
+
+
+def perturb_fbnet(model: keras.Model, seed: int = 0) -> None:
+    """Give an FBNet non-trivial flow and fusion outputs (both start near zero)."""
+    rng = np.random.default_rng(seed)
+    for estimator in model.flow.estimators:
+        kernel = estimator.to_flow.kernel
+        kernel.assign(rng.normal(0, 0.05, kernel.shape).astype(np.float32))
+    kernel = model.fusion.to_rgb.kernel
+    kernel.assign(rng.normal(0, 0.05, kernel.shape).astype(np.float32))

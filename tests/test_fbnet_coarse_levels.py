@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fbnet.bench.stages import StagedFBNet
-from fbnet.interpolate.runner import KerasInterpolator
 from fbnet.layers.bidirectional_flow import swap_pair, upsample_flow
 from fbnet.models.fbnet_model import FBNet
 from fbnet.models.params import check_keras_file_matches
@@ -18,35 +16,17 @@ from tests.layer_harness import (
     check_config_roundtrip,
     check_keras_roundtrip,
     check_one_fit_step,
+    fbnet_inputs,
+    perturb_fbnet,
 )
-
-
-def _inputs(height: int, width: int, batch: int = 2, seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
-    frame0 = rng.uniform(0, 1, (batch, height, width, 3)).astype(np.float32)
-    return {
-        "frame0": tf.constant(frame0),
-        "frame1": tf.constant(np.roll(frame0, 3, axis=2)),
-        "time": tf.constant(np.linspace(0.3, 0.7, batch), tf.float32),
-    }
-
-
-def _perturb(model: FBNet, seed: int = 0) -> None:
-    """Non-trivial flow and fusion outputs (both start near zero)."""
-    rng = np.random.default_rng(seed)
-    for estimator in model.flow.estimators:
-        kernel = estimator.to_flow.kernel
-        kernel.assign(rng.normal(0, 0.05, kernel.shape).astype(np.float32))
-    kernel = model.fusion.to_rgb.kernel
-    kernel.assign(rng.normal(0, 0.05, kernel.shape).astype(np.float32))
 
 
 def test_coarse_levels_add_no_weights_and_share_the_coarsest_estimator() -> None:
     plain = FBNet(**TINY_FBNET)
-    plain(_inputs(16, 16))
+    plain(fbnet_inputs(16, 16))
     for extra in (1, 2):
         coarse = FBNet(**TINY_FBNET, flow_coarse_levels=extra)
-        coarse(_inputs(16, 16))
+        coarse(fbnet_inputs(16, 16))
         assert coarse.flow_levels == 3 + extra and coarse.size_multiple == 2 ** (2 + extra)
         shapes = {path: tuple(v.shape) for path, v in variable_paths(coarse).items()}
         assert shapes == {path: tuple(v.shape) for path, v in variable_paths(plain).items()}
@@ -57,9 +37,9 @@ def test_coarse_levels_add_no_weights_and_share_the_coarsest_estimator() -> None
 
 def test_flow_pyramid_runs_the_shared_estimator_from_the_extra_level_down() -> None:
     model = FBNet(**TINY_FBNET, flow_coarse_levels=1)
-    inputs = _inputs(32, 48)
+    inputs = fbnet_inputs(32, 48)
     model(inputs)
-    _perturb(model)
+    perturb_fbnet(model)
     aux = model.call_with_aux(inputs, flow_pyramid=True)
     pyramid = aux["flow_pyramid"]
     assert [tuple(f.shape[1:3]) for f in pyramid] == [(32, 48), (16, 24), (8, 12), (4, 6)]
@@ -81,9 +61,9 @@ def test_flow_pyramid_runs_the_shared_estimator_from_the_extra_level_down() -> N
 
 def test_odd_sizes_are_padded_to_the_deeper_multiple_and_cropped_back() -> None:
     model = FBNet(**TINY_FBNET, flow_coarse_levels=2)
-    inputs = _inputs(21, 37)
+    inputs = fbnet_inputs(21, 37)
     model(inputs)
-    _perturb(model)
+    perturb_fbnet(model)
     aux = model.call_with_aux(inputs)
     assert aux["frame"].shape == (2, 21, 37, 3) and aux["flow0"].shape == (2, 21, 37, 2)
 
@@ -93,9 +73,9 @@ def test_config_and_keras_file_roundtrip(tmp_path) -> None:
     assert model.get_config()["flow_coarse_levels"] == 1
     assert "flow_coarse_levels" not in FBNet(**TINY_FBNET).get_config()  # old configs unchanged
     assert check_config_roundtrip(model).flow_coarse_levels == 1
-    inputs = _inputs(24, 40)
+    inputs = fbnet_inputs(24, 40)
     model(inputs)
-    _perturb(model)
+    perturb_fbnet(model)
     assert check_keras_roundtrip(model, inputs, tmp_path).flow_coarse_levels == 1
 
 
@@ -108,12 +88,12 @@ def test_bad_values_are_rejected_with_the_value() -> None:
 
 def test_a_plain_model_warm_starts_a_coarse_one(tmp_path) -> None:
     plain = FBNet(**TINY_FBNET)
-    plain(_inputs(16, 16))
-    _perturb(plain)
+    plain(fbnet_inputs(16, 16))
+    perturb_fbnet(plain)
     path = tmp_path / "plain.keras"
     plain.save(path)
     coarse = FBNet(**TINY_FBNET, flow_coarse_levels=1)
-    coarse(_inputs(16, 16))
+    coarse(fbnet_inputs(16, 16))
     assert init_weights(coarse, path) == path
     for got, want in zip(coarse.get_weights(), plain.get_weights()):
         np.testing.assert_array_equal(got, want)
@@ -126,23 +106,8 @@ def test_a_plain_model_warm_starts_a_coarse_one(tmp_path) -> None:
         check_keras_file_matches(path, coarse)
 
 
-def test_staged_run_gives_the_model_output() -> None:
-    model = FBNet(**TINY_FBNET, flow_coarse_levels=1)
-    model(_inputs(16, 16))
-    _perturb(model)
-    rng = np.random.default_rng(1)
-    frame0 = rng.integers(0, 256, (2, 27, 45, 3), dtype=np.uint8)
-    frame1 = np.roll(frame0, 3, axis=2)
-    time = np.array([0.3, 0.6], np.float32)
-    staged = StagedFBNet(model)
-    names = [name for name, thunk in staged.calls(frame0, frame1, time) if thunk() is not None]
-    assert names[3:7] == ["flow_level_3", "flow_level_2", "flow_level_1", "flow_level_0"]
-    whole = KerasInterpolator(model).interpolate(frame0, frame1, time)
-    np.testing.assert_allclose(staged.run(frame0, frame1, time), whole, atol=1e-5)
-
-
 def test_one_fit_step() -> None:
     model = FBNet(**TINY_FBNET, flow_coarse_levels=1)
-    inputs = {k: v.numpy() for k, v in _inputs(16, 16).items()}
+    inputs = {k: v.numpy() for k, v in fbnet_inputs(16, 16).items()}
     target = 0.5 * (inputs["frame0"] + inputs["frame1"])
     check_one_fit_step(model, inputs, target)

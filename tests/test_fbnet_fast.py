@@ -1,6 +1,6 @@
 """FBNet's ``flow_finest_level`` option (the ``fbnet_fast`` preset), the weight copy that
 warm-starts it from a default FBNet, and the staged split that ``fbnet bench infer
---profile-stages`` times."""
+--profile-stages`` times (also with ``flow_coarse_levels``)."""
 
 from __future__ import annotations
 
@@ -21,29 +21,11 @@ from tests.layer_harness import (
     check_config_roundtrip,
     check_keras_roundtrip,
     check_one_fit_step,
+    fbnet_inputs,
+    perturb_fbnet,
 )
 
 DEFAULT_PARAMETERS = 1_204_731  # README; the slides: 1,199,971
-
-
-def _inputs(height: int, width: int, batch: int = 2, seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
-    frame0 = rng.uniform(0, 1, (batch, height, width, 3)).astype(np.float32)
-    return {
-        "frame0": tf.constant(frame0),
-        "frame1": tf.constant(np.roll(frame0, 2, axis=2)),
-        "time": tf.constant(np.linspace(0.3, 0.7, batch), tf.float32),
-    }
-
-
-def _perturb(model: FBNet, seed: int = 0) -> None:
-    """Non-trivial flow and fusion outputs (both start near zero)."""
-    rng = np.random.default_rng(seed)
-    for estimator in model.flow.estimators:
-        kernel = estimator.to_flow.kernel
-        kernel.assign(rng.normal(0, 0.05, kernel.shape).astype(np.float32))
-    kernel = model.fusion.to_rgb.kernel
-    kernel.assign(rng.normal(0, 0.05, kernel.shape).astype(np.float32))
 
 
 def _conv_macs(model: keras.Model, inputs: dict, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -64,7 +46,7 @@ def _conv_macs(model: keras.Model, inputs: dict, monkeypatch: pytest.MonkeyPatch
 
 def test_default_architecture_is_unchanged() -> None:
     model = FBNet()
-    model(_inputs(16, 16, batch=1))
+    model(fbnet_inputs(16, 16, batch=1))
     assert model.count_params() == DEFAULT_PARAMETERS
     assert model.flow_finest_level == 0 and len(model.flow.estimators) == 4
     assert [e.name for e in model.flow.estimators] == [f"estimator_{i}" for i in range(4)]
@@ -74,7 +56,7 @@ def test_default_architecture_is_unchanged() -> None:
 
 def test_fast_preset_is_registered_and_smaller(monkeypatch) -> None:
     assert "fbnet_fast" in list_presets() and "fbnet_fast" not in list_models()
-    inputs = _inputs(32, 32, batch=1)
+    inputs = fbnet_inputs(32, 32, batch=1)
     default, fast = FBNet(), build_model("fbnet_fast")
     assert isinstance(fast, FBNet) and fast.flow_finest_level == 1
     check_call_shape(fast, inputs, expected_shape=(1, 32, 32, 3))
@@ -91,9 +73,9 @@ def test_fast_preset_is_registered_and_smaller(monkeypatch) -> None:
 
 def test_full_resolution_flow_is_the_upsampled_level_one_flow() -> None:
     model = FBNet(**TINY_FBNET, flow_finest_level=1)
-    inputs = _inputs(24, 40)
+    inputs = fbnet_inputs(24, 40)
     model(inputs)
-    _perturb(model)
+    perturb_fbnet(model)
     images, _ = model._pad(tf.concat([inputs["frame0"], inputs["frame1"]], 0))
     flows = model.flow(model.features(images))
     np.testing.assert_allclose(flows[0].numpy(), upsample_flow(flows[1]).numpy(), atol=1e-6)
@@ -105,9 +87,9 @@ def test_config_and_keras_file_roundtrip(tmp_path) -> None:
     assert model.get_config()["flow_finest_level"] == 2
     clone = check_config_roundtrip(model)
     assert clone.flow_finest_level == 2 and len(clone.flow.estimators) == 1
-    inputs = _inputs(21, 30)
+    inputs = fbnet_inputs(21, 30)
     model(inputs)
-    _perturb(model)
+    perturb_fbnet(model)
     loaded = check_keras_roundtrip(model, inputs, tmp_path)
     assert loaded.flow_finest_level == 2
     layer = BiDirectionalFlowEstimation(levels=3, filters=[8], kernel_sizes=[3], finest_level=1)
@@ -128,16 +110,16 @@ def test_bad_finest_levels_are_rejected_with_the_value() -> None:
 
 def test_one_fit_step() -> None:
     model = FBNet(**TINY_FBNET, flow_finest_level=1)
-    inputs = {k: v.numpy() for k, v in _inputs(16, 16).items()}
+    inputs = {k: v.numpy() for k, v in fbnet_inputs(16, 16).items()}
     target = 0.5 * (inputs["frame0"] + inputs["frame1"])
     check_one_fit_step(model, inputs, target)
 
 
 def test_weight_copy_warm_starts_the_fast_model_from_a_default_one() -> None:
-    inputs = _inputs(24, 24)
+    inputs = fbnet_inputs(24, 24)
     default = FBNet(**TINY_FBNET)
     default(inputs)
-    _perturb(default)
+    perturb_fbnet(default)
     fast = FBNet(**TINY_FBNET, flow_finest_level=1)
     fast(inputs)
     report = copy_matching_weights(default, fast)
@@ -157,7 +139,7 @@ def test_weight_copy_warm_starts_the_fast_model_from_a_default_one() -> None:
 
 
 def test_weight_copy_reports_shape_mismatches() -> None:
-    inputs = _inputs(16, 16, batch=1)
+    inputs = fbnet_inputs(16, 16, batch=1)
     narrow = FBNet(**TINY_FBNET)
     wide = FBNet(**{**TINY_FBNET, "fusion_filters": [12, 16, 16]})
     narrow(inputs)
@@ -170,11 +152,11 @@ def test_weight_copy_reports_shape_mismatches() -> None:
         copy_matching_weights(narrow, FBNet(**TINY_FBNET))
 
 
-@pytest.mark.parametrize("finest", [0, 1])
-def test_staged_run_gives_the_model_output(finest) -> None:
-    model = FBNet(**TINY_FBNET, flow_finest_level=finest)
-    model(_inputs(16, 16))
-    _perturb(model)
+@pytest.mark.parametrize("finest, coarse", [(0, 0), (1, 0), (0, 1)])
+def test_staged_run_gives_the_model_output(finest, coarse) -> None:
+    model = FBNet(**TINY_FBNET, flow_finest_level=finest, flow_coarse_levels=coarse)
+    model(fbnet_inputs(16, 16))
+    perturb_fbnet(model)
     rng = np.random.default_rng(1)
     frame0 = rng.integers(0, 256, (2, 27, 45, 3), dtype=np.uint8)
     frame1 = np.roll(frame0, 3, axis=2)
@@ -185,6 +167,7 @@ def test_staged_run_gives_the_model_output(finest) -> None:
         names.append(name)
         thunk()
     assert names[:3] == ["uint8_to_float", "pad", "features"]
-    assert names[3:6] == ["flow_level_2", "flow_level_1", "flow_level_0"]
+    levels = [f"flow_level_{level}" for level in reversed(range(3 + coarse))]
+    assert names[3 : 3 + len(levels)] == levels
     whole = KerasInterpolator(model).interpolate(frame0, frame1, time)
     np.testing.assert_allclose(staged.run(frame0, frame1, time), whole, atol=1e-5)
