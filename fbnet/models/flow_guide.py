@@ -23,6 +23,14 @@ import numpy as np
 import tensorflow as tf
 
 
+def restoring_flow_guide(config: dict) -> dict:
+    """A model config whose ``flow_guide`` (if any) is marked as restored: its saved weights
+    follow, so ``weights_from`` is not read (for the ``from_config`` of models holding one)."""
+    if config.get("flow_guide") is None:
+        return config
+    return {**config, "flow_guide": {**config["flow_guide"], "restoring": True}}
+
+
 @keras.saving.register_keras_serializable(package="fbnet")
 class FlowGuide(keras.layers.Layer):
     """Frozen FBNet giving both frames warped to ``time``.

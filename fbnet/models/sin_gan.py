@@ -42,6 +42,7 @@ from fbnet.losses import pixel
 from fbnet.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
 from fbnet.losses.ms_ssim import MSSSIMLoss
 from fbnet.metrics import PSNR, SSIM
+from fbnet.models.flow_guide import restoring_flow_guide
 from fbnet.models.sin_gan_discriminator import SinGanDiscriminator
 from fbnet.models.sin_gan_generator import DEFAULT_MEAN_RGB, SinGanGenerator
 
@@ -332,6 +333,4 @@ class SinGan(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict) -> SinGan:
-        if config.get("flow_guide") is not None:  # restored: the saved weights follow
-            config = {**config, "flow_guide": {**config["flow_guide"], "restoring": True}}
-        return cls(**config)
+        return cls(**restoring_flow_guide(config))

@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from fbnet.layers.padding import crop_to, pad_to_multiple
 from fbnet.layers.unet_conv_block import UNetConvBlock
-from fbnet.models.flow_guide import FlowGuide
+from fbnet.models.flow_guide import FlowGuide, restoring_flow_guide
 
 # ImageNet per-channel RGB mean: a fixed, dataset-independent centre for natural images.
 DEFAULT_MEAN_RGB = (0.485, 0.456, 0.406)
@@ -196,6 +196,4 @@ class SinGanGenerator(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict) -> SinGanGenerator:
-        if config.get("flow_guide") is not None:  # restored: the saved weights follow
-            config = {**config, "flow_guide": {**config["flow_guide"], "restoring": True}}
-        return cls(**config)
+        return cls(**restoring_flow_guide(config))
