@@ -3,7 +3,9 @@
 #
 #   scripts/train_shipped.sh NAME [train.py options ...]
 #
-# NAME: fbnet_warmup, fbnet, fbnet_anyt, sin_gan, deep_cnn or dncnn (configs/shipped/NAME.yaml).
+# NAME: fbnet_warmup, fbnet, fbnet_anyt, sin_gan, deep_cnn or dncnn (configs/shipped/NAME.yaml);
+# sin_gan_paper trains the paper's (not flow-guided) SIN-GAN recipe, which is not shipped.
+# sin_gan's flow guide starts from fbnet/pretrained/fbnet.keras.
 # Needs the datasets of scripts/build_shipped_data.sh. Runs go to runs/shipped/NAME (running the
 # command again resumes). Staged models start a new run from the weights of the previous stage's
 # run (`train.py --init-from RUN`: its best checkpoint, strict; optimizer state and step counter
@@ -30,6 +32,7 @@ case "$NAME" in
   *) BASE_NAME="" ;;
 esac
 if [[ "$NAME" == fbnet* ]]; then MODEL=fbnet; fi
+if [[ "$NAME" == sin_gan* ]]; then MODEL=sin_gan; fi
 INIT=()
 if [[ -n "$BASE_NAME" ]]; then
   BASE="runs/shipped/$BASE_NAME"
@@ -44,6 +47,6 @@ fi
 start=$(date +%s)
 "$PY" train.py --model "$MODEL" --config "$CONFIG" --run-dir "$RUN" --no-progress "${INIT[@]}" "$@"
 seconds=$(( $(date +%s) - start ))
-if [[ "${FBNET_SHIP:-1}" != 0 && "$NAME" != fbnet_warmup ]]; then
+if [[ "${FBNET_SHIP:-1}" != 0 && "$NAME" != fbnet_warmup && "$NAME" != sin_gan_paper ]]; then
   "$PY" -m fbnet.pretrained.ship --run-dir "$RUN" --name "$NAME" --train-seconds "$seconds"
 fi
