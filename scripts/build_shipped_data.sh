@@ -37,8 +37,9 @@ done
 
 # Training clips. Held out for testing (never in train3/train7): hug_lego_mechanism.mp4,
 # kphotoalbum_webcam_face.avi, imageio_handheld_plant.mp4, mecavideo_cyclist_2.avi.
-# Not used at all: megamind_cg_dialogue.avi (commercial film: licence allows internal testing
-# only, never a shipped model or dataset) and calais1906_car_race_film.ogv (archival grain,
+# Not in any shipped model's data: megamind_cg_dialogue.avi (commercial film: licence allows
+# internal testing only, never a shipped model or dataset; only the experimental train3d below
+# uses it, so nothing trained on train3d is shipped) and calais1906_car_race_film.ogv (archival grain,
 # gate weave and splices: a robustness probe, not a clean target).
 TRAIN_CLIPS=(
   visp_cube_moving_camera.mpeg
