@@ -106,11 +106,6 @@ class SinGanGenerator(keras.Model):
         self.pad_multiple = 2 ** len(self.encoder_filters)
         self.guide = None
         if self.flow_guide is not None:
-            extra = set(self.flow_guide) - {"fbnet", "weights_from", "restoring"}
-            if extra:
-                raise ValueError(
-                    f"flow_guide takes 'fbnet' and 'weights_from', got {sorted(self.flow_guide)}"
-                )
             self.guide = FlowGuide(**self.flow_guide, name="flow_guide")
             self.flow_guide.pop("restoring", None)
 
