@@ -29,6 +29,7 @@ from data_pipeline.synthetic_scene import SceneConfig, render_scene
 from data_pipeline.teacher_flow import (
     FlowEstimator,
     TeacherFlowConfig,
+    manifest_settings,
     teacher_features,
     window_flows,
 )
@@ -170,16 +171,20 @@ def ensure_synthetic_dataset(
     window: int = 3,
     seed: int = 0,
     val_fraction: float = DEFAULT_SYNTHETIC["val_fraction"],
+    teacher_flow: TeacherFlowConfig | None = None,
     progress: bool = True,
 ) -> Path:
     """Build the synthetic dataset into ``out_dir`` unless a matching one is already there.
 
-    A synthetic dataset with different settings (or a half-written one without manifest) is
+    ``teacher_flow`` also stores teacher flows (for flow distillation); a dataset is reused only
+    if it was built with the same teacher-flow settings (or, for ``None``, without any). A
+    synthetic dataset with different settings (or a half-written one without manifest) is
     rebuilt in place; a directory holding a non-synthetic dataset raises FileExistsError.
     """
     out_dir = Path(out_dir)
     scene = SceneConfig(height=height, width=width, window=window)
     wanted = _synthetic_settings(num_windows, scene, seed, val_fraction, None)
+    wanted_teacher = asdict(teacher_flow) if teacher_flow is not None else None
     overwrite = False
     if (out_dir / MANIFEST_NAME).is_file():
         try:
@@ -192,7 +197,11 @@ def ensure_synthetic_dataset(
             raise FileExistsError(
                 f"{out_dir} holds a dataset that is not the synthetic one; choose another directory"
             )
-        if manifest["synthetic"] == wanted and _shards_intact(out_dir):
+        if (
+            manifest["synthetic"] == wanted
+            and manifest_settings(manifest) == wanted_teacher
+            and _shards_intact(out_dir)
+        ):
             return out_dir
         overwrite = True
     elif existing_dataset(out_dir):
@@ -207,6 +216,7 @@ def ensure_synthetic_dataset(
         val_fraction=val_fraction,
         overwrite=overwrite,
         progress=progress,
+        teacher_flow=teacher_flow,
     )
     return out_dir
 

@@ -10,6 +10,9 @@
 #             synthetic motion + procedural synthetic motion; val = tail of each clip + synthetic
 #   train3m/  train3 plus photo-textured scenes with large motion (FBNet's motion stage)
 #   shift-w3/ 3-frame smooth-texture translations, 128x128: FBNet's flow warm-up
+#   train3t/  3-frame windows, 384x288, with DIS teacher flows: real clips + large-motion photo
+#             scenes (FBNet's distillation stage); train3d/ = train3t + the Megamind excerpt
+#             (internal experiments only)
 #   train7/   7-frame windows, 256x192, for the any-t model (real clips + photo-textured synthetic)
 #   test-s1/  held-out clips, native size, stride 1, one folder per triplet (f0/f1/f2.png)
 #   test-s2/  the same at stride 2
@@ -39,7 +42,7 @@ done
 # kphotoalbum_webcam_face.avi, imageio_handheld_plant.mp4, mecavideo_cyclist_2.avi.
 # Not in any shipped model's data: megamind_cg_dialogue.avi (commercial film: licence allows
 # internal testing only, never a shipped model or dataset; only the experimental train3d below
-# uses it, so nothing trained on train3d is shipped) and calais1906_car_race_film.ogv (archival grain,
+# uses it, so nothing trained on train3d is shipped; train3t is train3d without it) and calais1906_car_race_film.ogv (archival grain,
 # gate weave and splices: a robustness probe, not a clean target).
 TRAIN_CLIPS=(
   visp_cube_moving_camera.mpeg
@@ -83,22 +86,26 @@ build --synthetic "${FBNET_SYN_MOTION:-480}" --textures "$STILLS" --out "$parts/
 "$PY" scripts/merge_datasets.py --overwrite "$OUT/train3m" \
   "$parts/real-s1" "$parts/real-s2" "$parts/photo-w3" "$parts/proc-w3" "$parts/photo-m20"
 
-# 7-frame training data for the any-t model.
-# Distillation stage (train3d): larger frames (384x288: the real clips' motion at close to their
-# native scale) with OpenCV DIS teacher flows, one more real clip, and photo scenes with up to
-# 24 px/frame of camera and object motion.
+# Distillation stage (train3t): larger frames (384x288: the real clips' motion at close to their
+# native scale) with OpenCV DIS teacher flows, and photo scenes with up to 24 px/frame of camera
+# and object motion. train3d (experimental, never shipped) adds the Megamind excerpt to it.
 SIZE_D=384x288
-dsources=("${sources[@]}" --source "$CLIPS/megamind_cg_dialogue.avi")
-build "${dsources[@]}" --out "$parts/real-d-s1" --window 3 --stride 1 --size $SIZE_D \
-  --val-fraction 0.1 --split-by segment --teacher-flow dis
-build "${dsources[@]}" --out "$parts/real-d-s2" --window 3 --stride 2 --size $SIZE_D \
-  --val-fraction 0.1 --split-by segment --teacher-flow dis
+for stride in 1 2; do
+  build "${sources[@]}" --out "$parts/real-d-s$stride" --window 3 --stride $stride \
+    --size $SIZE_D --val-fraction 0.1 --split-by segment --teacher-flow dis
+  build --source "$CLIPS/megamind_cg_dialogue.avi" --out "$parts/megamind-d-s$stride" --window 3 \
+    --stride $stride --size $SIZE_D --val-fraction 0.1 --split-by segment --teacher-flow dis
+done
 build --synthetic "${FBNET_SYN_MOTION_D:-480}" --textures "$STILLS" --out "$parts/photo-d24" \
   --window 3 --size $SIZE_D --val-fraction 0.1 --seed 24 --max-shift 24 --max-object-speed 24 \
   --teacher-flow dis
-"$PY" scripts/merge_datasets.py --overwrite "$OUT/train3d" \
+"$PY" scripts/merge_datasets.py --overwrite "$OUT/train3t" \
   "$parts/real-d-s1" "$parts/real-d-s2" "$parts/photo-d24"
+"$PY" scripts/merge_datasets.py --overwrite "$OUT/train3d" \
+  "$parts/real-d-s1" "$parts/real-d-s2" "$parts/photo-d24" \
+  "$parts/megamind-d-s1" "$parts/megamind-d-s2"
 
+# 7-frame training data for the any-t model.
 build "${sources[@]}" --out "$parts/real-w7" --window 7 --stride 1 --size $SIZE \
   --val-fraction 0.1 --split-by segment
 build --synthetic "${FBNET_SYN_PHOTO7:-60}" --textures "$STILLS" --out "$parts/photo-w7" \

@@ -76,6 +76,27 @@ def test_ensure_builds_once_then_reuses(tmp_path):
     make_dataset(out, batch_size=2, training=False)  # verifies every shard
 
 
+def test_ensure_matches_the_teacher_flow_settings(tmp_path):
+    from data_pipeline.teacher_flow import TeacherFlowConfig, manifest_settings
+
+    out = tmp_path / "syn"
+    kwargs = {"num_windows": 4, "height": 16, "width": 16, "progress": False}
+    ensure_synthetic_dataset(out, **kwargs)
+    assert manifest_settings(read_manifest(out)) is None
+    teacher = TeacherFlowConfig()
+    ensure_synthetic_dataset(out, teacher_flow=teacher, **kwargs)  # rebuilt with flows
+    assert manifest_settings(read_manifest(out))["method"] == "dis"
+    inputs, _ = next(iter(make_dataset(out, batch_size=2, training=False, teacher_flow=True)))
+    assert inputs["teacher_flow_01"].shape == (2, 16, 16, 2)
+    stamp = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    ensure_synthetic_dataset(out, teacher_flow=teacher, **kwargs)  # same settings: reused
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamp
+    ensure_synthetic_dataset(out, teacher_flow=TeacherFlowConfig(preset="fine"), **kwargs)
+    assert manifest_settings(read_manifest(out))["preset"] == "fine"
+    ensure_synthetic_dataset(out, **kwargs)  # and back without
+    assert manifest_settings(read_manifest(out)) is None
+
+
 def test_ensure_supports_seven_frame_windows(tmp_path):
     out = ensure_synthetic_dataset(
         tmp_path / "w7", num_windows=4, height=16, width=16, window=7, progress=False

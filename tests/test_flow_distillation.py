@@ -19,6 +19,9 @@ from fbnet.losses.flow_distillation import (
     downsample_flow,
 )
 from fbnet.models.fbnet_model import FBNet
+from fbnet.training.config import TrainConfig
+from fbnet.training.config_io import from_dict, load_config_file
+from fbnet.training.data import prepare_data
 from fbnet.training.defaults import default_config
 from fbnet.training.trainer import train
 from tests.layer_harness import TINY_FBNET
@@ -62,6 +65,11 @@ def test_charbonnier_value_of_a_constant_offset() -> None:
     np.testing.assert_allclose(
         weighted(student, teacher, teacher, frames, frames), 1.5 * rho, rtol=1e-5
     )
+    # level_growth 2: level l weighs 2**l, i.e. every level's error in full-resolution pixels
+    grown = FlowDistillationLoss(epsilon=EPS, level_growth=2.0, **NO_CHECKS)
+    np.testing.assert_allclose(grown(student, teacher, teacher, frames, frames), 7 * rho, rtol=1e-5)
+    with pytest.raises(ValueError, match="level_growth must be > 0, got 0"):
+        FlowDistillationLoss(level_growth=0.0)
     with pytest.raises(ValueError, match="one entry per pyramid level"):
         FlowDistillationLoss(level_weights=[1.0], **NO_CHECKS)(
             student, teacher, teacher, frames, frames
@@ -162,6 +170,8 @@ def _config(data_dir: Path, **loss):
     config.training.log_every_steps = 1
     config.training.checkpoint_every_steps = 0
     config.training.seed = 1
+    config.loss.distill_hold_steps = 0
+    config.loss.distill_final_fraction = 0.0
     for key, value in loss.items():
         setattr(config.loss, key, value)
     return config.validate()
@@ -183,6 +193,33 @@ def test_distillation_refuses_a_dataset_without_flows(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     build_synthetic_dataset(4, plain, height=32, width=32, progress=False)
     with pytest.raises(ValueError, match="has no teacher flows"):
-        train(_config(plain, distill_weight=1.0), tmp_path / "run", progress=False)
+        config = _config(plain, distill_weight=1.0, distill_missing="error")
+        train(config, tmp_path / "run", progress=False)
+    # FBNet's default: train on without distillation, say so, and record it in the run.
+    lines: list[str] = []
+    result = train(_config(plain, distill_weight=1.0), tmp_path / "off", progress=False,
+                   log=lines.append)  # fmt: skip
+    assert any("distillation off" in line and str(plain) in line for line in lines)
+    assert "loss_distill" not in result.history[-1]
+    saved = from_dict(TrainConfig, load_config_file(tmp_path / "off" / "config.yaml"))
+    assert saved.loss.distill_weight == 0 and not saved.loss.distills
+    with pytest.raises(ValueError, match="distill_missing must be one of .*'skip'"):
+        _config(plain, distill_missing="skip")
     with pytest.raises(ValueError, match="distill_weight must be >= 0, got -1"):
         _config(plain, distill_weight=-1.0)
+
+
+def test_default_fbnet_run_builds_the_synthetic_data_with_teacher_flows(tmp_path: Path) -> None:
+    from fbnet.models.registry import get_spec
+
+    config = default_config("fbnet")
+    config.data.synthetic_root = str(tmp_path)
+    config.data.synthetic_windows = 4
+    config.data.synthetic_height = config.data.synthetic_width = 32
+    info = prepare_data(config, get_spec("fbnet"))
+    assert info.directory == tmp_path / "synthetic-w3-dis" and info.teacher_flows
+    # Models that do not distill keep the plain synthetic dataset, without flows.
+    plain = default_config("deep_cnn")
+    plain.data = config.data
+    info = prepare_data(plain, get_spec("deep_cnn"))
+    assert info.directory == tmp_path / "synthetic-w3" and not info.teacher_flows

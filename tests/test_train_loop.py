@@ -271,6 +271,7 @@ def test_gan_logs_both_optimizers_and_decays_their_learning_rate(tiny_data: Path
 @pytest.mark.slow
 def test_fbnet_writes_flow_images(tiny_data: Path, tmp_path: Path) -> None:
     config = tiny_config(tiny_data, model="fbnet", epochs=1, steps_per_epoch=2)
+    config.loss.name = "fbnet"  # the slides' loss, which logs each of its terms
     train(config, tmp_path / "run", progress=False, log=lambda _: None)
     events = _events(RunDir.at(tmp_path / "run").validation_logs)
     flow = events.Tensors("flow")

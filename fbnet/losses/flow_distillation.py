@@ -72,8 +72,12 @@ class FlowDistillationLoss:
 
     Args:
         epsilon: Charbonnier ``epsilon`` in pixels (> 0).
-        level_weights: one weight per pyramid level, finest first; ``None`` weighs every level
-            1 (differences are in each level's own pixels).
+        level_weights: one weight per pyramid level, finest first; ``None`` weighs level ``l``
+            by ``level_growth ** l`` (differences are in each level's own pixels).
+        level_growth: the weight ratio of each level to the next finer one when
+            ``level_weights`` is ``None``: 1 weighs every level alike, 2 counts every level's
+            differences in full-resolution pixels (so coarse levels, which carry large motion,
+            weigh as much as the finest); any pyramid depth.
         fb_check: drop forward-backward inconsistent teacher pixels.
         fb_alpha1, fb_alpha2: the relative and absolute (px**2) tolerances of that check.
         photometric_check: drop pixels where the teacher warp reconstructs the target worse
@@ -87,6 +91,7 @@ class FlowDistillationLoss:
         self,
         epsilon: float = 0.01,
         level_weights: Sequence[float] | None = None,
+        level_growth: float = 1.0,
         fb_check: bool = True,
         fb_alpha1: float = 0.01,
         fb_alpha2: float = 0.5,
@@ -98,12 +103,15 @@ class FlowDistillationLoss:
             raise ValueError(f"epsilon must be > 0, got {epsilon}")
         if level_weights is not None and any(not w >= 0 for w in level_weights):
             raise ValueError(f"level_weights must be >= 0, got {list(level_weights)}")
+        if not level_growth > 0:
+            raise ValueError(f"level_growth must be > 0, got {level_growth}")
         if not (fb_alpha1 >= 0 and fb_alpha2 >= 0):
             raise ValueError(f"fb_alpha1 and fb_alpha2 must be >= 0, got {fb_alpha1}, {fb_alpha2}")
         if not photometric_margin >= 0:
             raise ValueError(f"photometric_margin must be >= 0, got {photometric_margin}")
         self.epsilon = float(epsilon)
         self.level_weights = None if level_weights is None else [float(w) for w in level_weights]
+        self.level_growth = float(level_growth)
         self.fb_check = bool(fb_check)
         self.fb_alpha1 = float(fb_alpha1)
         self.fb_alpha2 = float(fb_alpha2)
@@ -161,7 +169,7 @@ class FlowDistillationLoss:
         """Pair-batched per-image loss ``[2B]``, given the full-resolution weight
         ``[2B, H, W, 1]``."""
         levels = len(student_pyramid)
-        level_weights = self.level_weights or [1.0] * levels
+        level_weights = self.level_weights or [self.level_growth**level for level in range(levels)]
         if len(level_weights) != levels:
             raise ValueError(
                 f"level_weights needs one entry per pyramid level ({levels}), got {level_weights}"
@@ -196,6 +204,7 @@ class FlowDistillationLoss:
         return {
             "epsilon": self.epsilon,
             "level_weights": self.level_weights,
+            "level_growth": self.level_growth,
             "fb_check": self.fb_check,
             "fb_alpha1": self.fb_alpha1,
             "fb_alpha2": self.fb_alpha2,

@@ -18,6 +18,7 @@ DISTRIBUTE_KINDS = ("none", "mirrored", "multiworker")
 OPTIMIZERS = ("adam", "nadam", "adamw", "sgd", "rmsprop")
 TIME_MODES = ("middle", "random")
 DISTILL_SCHEDULES = ("cosine", "linear")
+DISTILL_MISSING = ("error", "off")
 
 
 @dataclass
@@ -131,8 +132,12 @@ class LossConfig:
         distill_final_fraction: weight left after the decay, as a fraction of ``distill_weight``.
         distill_schedule: shape of the decay, ``"cosine"`` or ``"linear"``.
         distill_options: keyword arguments of ``FlowDistillationLoss`` (``epsilon``,
-            ``level_weights``, ``fb_check``, ``fb_alpha1``, ``fb_alpha2``, ``photometric_check``,
-            ``photometric_margin``).
+            ``level_weights``, ``level_growth``, ``fb_check``, ``fb_alpha1``, ``fb_alpha2``,
+            ``photometric_check``, ``photometric_margin``).
+        distill_missing: what a distilling run does with a dataset that has no teacher flows:
+            ``"error"`` refuses it; ``"off"`` trains without distillation (the run's saved
+            config then records ``distill_weight: 0``), FBNet's default, so its default config
+            also trains on datasets built without ``--teacher-flow``.
     """
 
     name: str = "mse"
@@ -143,6 +148,7 @@ class LossConfig:
     distill_final_fraction: float = 0.0
     distill_schedule: str = "cosine"
     distill_options: dict[str, Any] = field(default_factory=dict)
+    distill_missing: str = "error"
 
     def validate(self) -> None:
         if self.distill_weight < 0:
@@ -155,6 +161,7 @@ class LossConfig:
                 f"loss.distill_final_fraction must be in [0, 1], got {self.distill_final_fraction}"
             )
         _check_choice("loss.distill_schedule", self.distill_schedule, DISTILL_SCHEDULES)
+        _check_choice("loss.distill_missing", self.distill_missing, DISTILL_MISSING)
         if self.distill_weight > 0 and self.name == "gan":
             raise ValueError(
                 f"loss.distill_weight={self.distill_weight} is for FBNet's supervised training; "

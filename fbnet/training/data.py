@@ -1,9 +1,10 @@
 """The datasets of a run: which shards, a window check, and distributed train/validation streams.
 
 With ``data.dir`` unset the embedded synthetic dataset is built once under
-``<data.synthetic_root>/synthetic-w<window>`` and reused. The manifest is checked before any
-dataset is built, so a model that needs 7-frame windows refuses 3-frame data with a message
-saying how to build the right one.
+``<data.synthetic_root>/synthetic-w<window>`` and reused; a run whose loss distills teacher flows
+uses ``synthetic-w<window>-dis`` instead, the same scenes with OpenCV DIS teacher flows stored.
+The manifest is checked before any dataset is built, so a model that needs 7-frame windows
+refuses 3-frame data with a message saying how to build the right one.
 
 Batches follow ``data_pipeline.make_dataset``: ``(inputs, target)`` with the model's input mode.
 ``data.batch_size`` is the global batch; under a strategy every input pipeline produces
@@ -20,7 +21,7 @@ import tensorflow as tf
 
 from data_pipeline.dataset import make_dataset
 from data_pipeline.manifest import read_manifest
-from data_pipeline.teacher_flow import manifest_settings
+from data_pipeline.teacher_flow import TeacherFlowConfig, manifest_settings
 from fbnet.models.registry import ModelSpec
 from fbnet.training.config import TrainConfig
 
@@ -33,10 +34,13 @@ class DataInfo:
     window: int
     train_examples: int
     val_examples: int
+    teacher_flows: bool = False
 
 
 def synthetic_dir(config: TrainConfig, window: int) -> Path:
-    return Path(config.data.synthetic_root) / f"synthetic-w{window}"
+    """The embedded synthetic dataset of a run (with teacher flows when the loss distills)."""
+    suffix = "-dis" if config.loss.distills else ""
+    return Path(config.data.synthetic_root) / f"synthetic-w{window}{suffix}"
 
 
 def required_window(config: TrainConfig, spec: ModelSpec) -> int | None:
@@ -61,6 +65,7 @@ def prepare_data(config: TrainConfig, spec: ModelSpec, build: bool = True) -> Da
                 width=config.data.synthetic_width,
                 window=wanted or spec.window,
                 seed=config.data.synthetic_seed,
+                teacher_flow=TeacherFlowConfig() if config.loss.distills else None,
             )
     else:
         directory = Path(config.data.dir)
@@ -73,12 +78,13 @@ def prepare_data(config: TrainConfig, spec: ModelSpec, build: bool = True) -> Da
             f"--window {wanted} ...` (or `fbnet data build --synthetic N --window {wanted}`) "
             "and pass it with --data"
         )
-    if config.loss.distills and manifest_settings(manifest) is None:
+    teacher_flows = manifest_settings(manifest) is not None
+    if config.loss.distills and not teacher_flows and config.loss.distill_missing == "error":
         raise ValueError(
             f"loss.distill_weight={config.loss.distill_weight} asks for teacher-flow "
             f"distillation but {directory} has no teacher flows; build a dataset with "
             "`fbnet data build ... --teacher-flow dis` and pass it with --data (or set "
-            "loss.distill_weight=0)"
+            "loss.distill_weight=0, or loss.distill_missing=off)"
         )
     splits = manifest["splits"]
     if int(splits.get("train", {}).get("examples", 0)) == 0:
@@ -88,6 +94,7 @@ def prepare_data(config: TrainConfig, spec: ModelSpec, build: bool = True) -> Da
         window=window,
         train_examples=int(splits["train"]["examples"]),
         val_examples=int(splits.get("val", {}).get("examples", 0)),
+        teacher_flows=teacher_flows,
     )
 
 

@@ -103,6 +103,13 @@ class Trainer:
             root = Path(config.data.synthetic_root) / f"worker-{self.role.index}"
             config = replace(config, data=replace(config.data, synthetic_root=str(root)))
         self.data = data_lib.prepare_data(config, self.spec)
+        if config.loss.distills and not self.data.teacher_flows:
+            # loss.distill_missing == "off" (prepare_data refuses the data otherwise)
+            self.log(
+                f"distillation off: {self.data.directory} has no teacher flows (build it with "
+                "`fbnet data build ... --teacher-flow dis` to distill)"
+            )
+            config = replace(config, loss=replace(config.loss, distill_weight=0.0))
         with self.strategy.scope():
             self.model = build_model(config, self.spec)
             self.optimizers = compile_model(self.model, config, self.spec)
