@@ -10,3 +10,5 @@ from fbnet.losses.pixel import L1Loss as L1Loss
 from fbnet.losses.pixel import L2Loss as L2Loss
 from fbnet.losses.psnr_loss import PSNRLoss as PSNRLoss
 from fbnet.losses.ssim_loss import SSIMLoss as SSIMLoss
+from fbnet.losses.structure import CensusLoss as CensusLoss
+from fbnet.losses.structure import LaplacianL1Loss as LaplacianL1Loss

@@ -1,4 +1,5 @@
-"""FBNet's training loss: a weighted sum of SSIM, PSNR, L1, L2 (and optionally Charbonnier) terms.
+"""FBNet's training loss: a weighted sum of SSIM, PSNR, L1, L2 and optional Charbonnier, census
+and Laplacian pyramid L1 terms (``fbnet.losses.structure``).
 
 The slides' default is ``(1 - SSIM) + (1 - PSNR / 40) + 5 * L1 + 10 * L2``; every weight is a
 constructor argument and a term whose weight is 0 is not computed. Inputs are BHWC images
@@ -16,18 +17,23 @@ import tensorflow as tf
 from fbnet.losses.pixel import charbonnier, l1, l2
 from fbnet.losses.psnr_loss import psnr_loss
 from fbnet.losses.ssim_loss import ssim_loss
+from fbnet.losses.structure import census, laplacian_l1
 
 
 @keras.saving.register_keras_serializable(package="fbnet")
 class FBNetLoss(keras.losses.Loss):
     """``ssim_weight * (1 - SSIM) + psnr_weight * (1 - PSNR / psnr_scale) + l1_weight * L1
-    + l2_weight * L2 + charbonnier_weight * Charbonnier``, per image.
+    + l2_weight * L2 + charbonnier_weight * Charbonnier + census_weight * census
+    + laplacian_weight * LaplacianL1``, per image.
 
     Args:
-        ssim_weight, psnr_weight, l1_weight, l2_weight, charbonnier_weight: non-negative term
-            weights (defaults: the slides' 1, 1, 5, 10, and 0).
+        ssim_weight, psnr_weight, l1_weight, l2_weight, charbonnier_weight, census_weight,
+            laplacian_weight: non-negative term weights (defaults: the slides' 1, 1, 5, 10, then
+            0, 0, 0).
         psnr_scale: PSNR in dB that makes the PSNR term 0 (see :mod:`fbnet.losses.psnr_loss`).
         charbonnier_epsilon: ``epsilon`` of ``sqrt(d**2 + epsilon)``.
+        census_patch: side of the census neighbourhood (odd, >= 3).
+        laplacian_levels: levels of the Laplacian pyramid (>= 1).
     """
 
     def __init__(
@@ -37,8 +43,12 @@ class FBNetLoss(keras.losses.Loss):
         l1_weight: float = 5.0,
         l2_weight: float = 10.0,
         charbonnier_weight: float = 0.0,
+        census_weight: float = 0.0,
+        laplacian_weight: float = 0.0,
         psnr_scale: float = 40.0,
         charbonnier_epsilon: float = 1e-6,
+        census_patch: int = 7,
+        laplacian_levels: int = 5,
         name: str = "fbnet_loss",
         **kwargs,
     ) -> None:
@@ -49,6 +59,8 @@ class FBNetLoss(keras.losses.Loss):
             "l1": float(l1_weight),
             "l2": float(l2_weight),
             "charbonnier": float(charbonnier_weight),
+            "census": float(census_weight),
+            "laplacian": float(laplacian_weight),
         }
         negative = {k: v for k, v in weights.items() if not v >= 0}
         if negative:
@@ -64,9 +76,17 @@ class FBNetLoss(keras.losses.Loss):
         self.psnr_weight = weights["psnr"]
         self.l1_weight = weights["l1"]
         self.l2_weight = weights["l2"]
+        if census_patch < 3 or census_patch % 2 == 0:
+            raise ValueError(f"census_patch must be odd and >= 3, got {census_patch}")
+        if laplacian_levels < 1:
+            raise ValueError(f"laplacian_levels must be >= 1, got {laplacian_levels}")
         self.charbonnier_weight = weights["charbonnier"]
+        self.census_weight = weights["census"]
+        self.laplacian_weight = weights["laplacian"]
         self.psnr_scale = float(psnr_scale)
         self.charbonnier_epsilon = float(charbonnier_epsilon)
+        self.census_patch = int(census_patch)
+        self.laplacian_levels = int(laplacian_levels)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -77,6 +97,8 @@ class FBNetLoss(keras.losses.Loss):
             "l1": self.l1_weight,
             "l2": self.l2_weight,
             "charbonnier": self.charbonnier_weight,
+            "census": self.census_weight,
+            "laplacian": self.laplacian_weight,
         }
         return {name: weight for name, weight in weights.items() if weight > 0}
 
@@ -87,6 +109,8 @@ class FBNetLoss(keras.losses.Loss):
             "l1": l1,
             "l2": l2,
             "charbonnier": lambda t, p: charbonnier(t, p, self.charbonnier_epsilon),
+            "census": lambda t, p: census(t, p, self.census_patch),
+            "laplacian": lambda t, p: laplacian_l1(t, p, self.laplacian_levels),
         }
 
     def per_image_terms(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -112,8 +136,12 @@ class FBNetLoss(keras.losses.Loss):
                 "l1_weight": self.l1_weight,
                 "l2_weight": self.l2_weight,
                 "charbonnier_weight": self.charbonnier_weight,
+                "census_weight": self.census_weight,
+                "laplacian_weight": self.laplacian_weight,
                 "psnr_scale": self.psnr_scale,
                 "charbonnier_epsilon": self.charbonnier_epsilon,
+                "census_patch": self.census_patch,
+                "laplacian_levels": self.laplacian_levels,
             }
         )
         return config
