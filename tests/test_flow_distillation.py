@@ -25,6 +25,7 @@ from fbnet.training.data import prepare_data
 from fbnet.training.defaults import default_config
 from fbnet.training.trainer import train
 from tests.layer_harness import TINY_FBNET
+from tests.train_helpers import tiny_config
 
 EPS = 0.01
 NO_CHECKS = {"fb_check": False, "photometric_check": False}
@@ -158,18 +159,11 @@ def teacher_data(tmp_path_factory) -> Path:
 
 
 def _config(data_dir: Path, **loss):
-    config = default_config("fbnet")
+    config = tiny_config(
+        data_dir, "fbnet", epochs=1, steps_per_epoch=2, image_windows=0, checkpoint_every_steps=0
+    )
     config.model.params = dict(TINY_FBNET)
-    config.data.dir = str(data_dir)
     config.data.crop = 32
-    config.data.batch_size = 2
-    config.training.epochs = 1
-    config.training.steps_per_epoch = 2
-    config.training.validation_steps = 1
-    config.training.image_windows = 0
-    config.training.log_every_steps = 1
-    config.training.checkpoint_every_steps = 0
-    config.training.seed = 1
     config.loss.distill_hold_steps = 0
     config.loss.distill_final_fraction = 0.0
     for key, value in loss.items():

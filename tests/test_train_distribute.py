@@ -19,14 +19,9 @@ from pathlib import Path
 import pytest
 
 from data_pipeline.synthetic_build import ensure_synthetic_dataset
+from tests.train_helpers import TINY_DEEP_CNN_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_DEEP_CNN = [
-    "--set", "model.params.expansion_filters=4",
-    "--set", "model.params.spatial_filters=[4, 4]",
-    "--set", "model.params.spatial_kernel_sizes=[3, 3]",
-    "--set", "model.params.head_filters=[4]",
-]  # fmt: skip
 
 MIRRORED_SCRIPT = textwrap.dedent(
     """
@@ -99,7 +94,7 @@ def _train_args(data_dir: Path, run_dir: Path, *extra: str) -> list[str]:
         "--model", "deep_cnn", "--data", str(data_dir), "--run-dir", str(run_dir),
         "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--crop", "16",
         "--no-progress", "--set", "training.validation_steps=1",
-        "--set", "training.image_windows=1", *TINY_DEEP_CNN, *extra,
+        "--set", "training.image_windows=1", *TINY_DEEP_CNN_ARGS, *extra,
     ]  # fmt: skip
 
 

@@ -24,31 +24,9 @@ from fbnet.training.cli import EXIT_NON_FINITE
 from fbnet.training.cli import main as cli_main
 from fbnet.training.config import TrainConfig
 from fbnet.training.config_io import from_dict, load_config_file
-from fbnet.training.defaults import default_config
 from fbnet.training.run_dir import RunDir, load_run_model
 from fbnet.training.trainer import train
-
-TINY_PARAMS = {
-    "deep_cnn": {
-        "expansion_filters": 4,
-        "spatial_filters": [4, 4],
-        "spatial_kernel_sizes": [3, 3],
-        "head_filters": [4],
-    },
-    "fbnet": {
-        "levels": 2,
-        "feature_filters": [4, 8],
-        "flow_filters": [8, 4],
-        "flow_kernel_sizes": [3, 1],
-        "fusion_filters": [4, 8],
-    },
-    "sin_gan": {
-        "encoder_filters": [4, 4, 4, 4],
-        "decoder_filters": [4, 4, 4, 4],
-        "discriminator_filters": [4, 4, 4, 4],
-    },
-    "dncnn": {"depth": 2, "filters": 4},
-}
+from tests.train_helpers import TINY_PARAMS, tiny_config
 
 
 def _dataset(factory: pytest.TempPathFactory, window: int) -> Path:
@@ -66,24 +44,6 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_data_w7(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _dataset(tmp_path_factory, 7)
-
-
-def tiny_config(data_dir: Path, model: str = "deep_cnn", **training) -> TrainConfig:
-    config = default_config(model)
-    config.model.params = dict(TINY_PARAMS[model])
-    config.data.dir = str(data_dir)
-    config.data.crop = 32 if model == "sin_gan" else 16
-    config.data.batch_size = 2
-    config.training.epochs = 2
-    config.training.steps_per_epoch = 3
-    config.training.validation_steps = 1
-    config.training.log_every_steps = 1
-    config.training.checkpoint_every_steps = 2
-    config.training.image_windows = 2
-    config.training.seed = 1
-    for key, value in training.items():
-        setattr(config.training, key, value)
-    return config.validate()
 
 
 def _events(directory: Path) -> EventAccumulator:

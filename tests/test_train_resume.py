@@ -21,14 +21,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from data_pipeline.synthetic_build import ensure_synthetic_dataset
 from fbnet.training.run_dir import load_run_model
+from tests.train_helpers import TINY_DEEP_CNN_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_DEEP_CNN = [
-    "--set", "model.params.expansion_filters=4",
-    "--set", "model.params.spatial_filters=[4, 4]",
-    "--set", "model.params.spatial_kernel_sizes=[3, 3]",
-    "--set", "model.params.head_filters=[4]",
-]  # fmt: skip
 STEPS_PER_EPOCH = 60
 
 
@@ -53,7 +48,7 @@ def _command(data_dir: Path, run_dir: Path, *extra: str) -> list[str]:
         "--batch-size", "2", "--crop", "16", "--no-progress",
         "--set", "training.checkpoint_every_steps=5", "--set", "training.validation_steps=1",
         "--set", "training.image_windows=0", "--set", "training.log_every_steps=1",
-        "--set", "optimizer.decay_per_epoch=0.5", *TINY_DEEP_CNN, *extra,
+        "--set", "optimizer.decay_per_epoch=0.5", *TINY_DEEP_CNN_ARGS, *extra,
     ]  # fmt: skip
 
 
