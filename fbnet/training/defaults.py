@@ -1,8 +1,8 @@
 """Per-model default training configs (mirrored, one file per model, in ``configs/<model>.yaml``).
 
 Each model's optimizer, loss and loop choices live on its registry entry
-(``ModelSpec.training_defaults`` in :mod:`fbnet.models.registry`: the seeds' choices, e.g. FBNet's
-Nadam 1e-4 with the slides' loss, SIN-GAN's Adam with ``beta_1=0.5`` for both networks);
+(``ModelSpec.training_defaults`` in :mod:`fbnet.models.registry`, e.g. FBNet's Nadam 1e-3 with
+L1 plus teacher-flow distillation, SIN-GAN's Adam with ``beta_1=0.5`` for both networks);
 :func:`default_config` lays them over the generic ``TrainConfig`` defaults and validates the
 result. The loop defaults (``TrainingConfig``/``DataConfig``) are a short run on the embedded
 synthetic data that finishes in minutes on two CPU cores (64x64 crops, a few hundred steps);
