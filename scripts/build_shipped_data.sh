@@ -42,8 +42,9 @@ done
 # kphotoalbum_webcam_face.avi, imageio_handheld_plant.mp4, mecavideo_cyclist_2.avi.
 # Not in any shipped model's data: megamind_cg_dialogue.avi (commercial film: licence allows
 # internal testing only, never a shipped model or dataset; only the experimental train3d below
-# uses it, so nothing trained on train3d is shipped; train3t is train3d without it) and calais1906_car_race_film.ogv (archival grain,
-# gate weave and splices: a robustness probe, not a clean target).
+# uses it, so nothing trained on train3d is shipped; train3t is train3d without it) and
+# calais1906_car_race_film.ogv (archival grain, gate weave and splices: a robustness probe, not a
+# clean target).
 TRAIN_CLIPS=(
   visp_cube_moving_camera.mpeg
   mecavideo_ball_throw_100fps.mp4

@@ -85,9 +85,9 @@ def test_fbnet_loss_census_and_laplacian_terms() -> None:
     np.testing.assert_allclose(loss.call(a, b).numpy(), expected, rtol=1e-5)
     assert set(loss.terms(a, b)) == {"census", "laplacian"}
     assert "census" not in FBNetLoss().terms(a, b)  # off by default: the slides' loss
-    with pytest.raises(ValueError, match="census_patch must be odd and >= 3, got 4"):
+    with pytest.raises(ValueError, match="census patch must be odd and >= 3, got 4"):
         FBNetLoss(census_patch=4)
-    with pytest.raises(ValueError, match="laplacian_levels must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="laplacian levels must be >= 1, got 0"):
         FBNetLoss(laplacian_levels=0)
 
 

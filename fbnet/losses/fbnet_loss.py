@@ -17,7 +17,12 @@ import tensorflow as tf
 from fbnet.losses.pixel import charbonnier, l1, l2
 from fbnet.losses.psnr_loss import psnr_loss
 from fbnet.losses.ssim_loss import ssim_loss
-from fbnet.losses.structure import census, laplacian_l1
+from fbnet.losses.structure import (
+    census,
+    check_census_patch,
+    check_laplacian_levels,
+    laplacian_l1,
+)
 
 
 @keras.saving.register_keras_serializable(package="fbnet")
@@ -76,17 +81,13 @@ class FBNetLoss(keras.losses.Loss):
         self.psnr_weight = weights["psnr"]
         self.l1_weight = weights["l1"]
         self.l2_weight = weights["l2"]
-        if census_patch < 3 or census_patch % 2 == 0:
-            raise ValueError(f"census_patch must be odd and >= 3, got {census_patch}")
-        if laplacian_levels < 1:
-            raise ValueError(f"laplacian_levels must be >= 1, got {laplacian_levels}")
         self.charbonnier_weight = weights["charbonnier"]
         self.census_weight = weights["census"]
         self.laplacian_weight = weights["laplacian"]
         self.psnr_scale = float(psnr_scale)
         self.charbonnier_epsilon = float(charbonnier_epsilon)
-        self.census_patch = int(census_patch)
-        self.laplacian_levels = int(laplacian_levels)
+        self.census_patch = check_census_patch(census_patch)
+        self.laplacian_levels = check_laplacian_levels(laplacian_levels)
 
     @property
     def weights(self) -> dict[str, float]:

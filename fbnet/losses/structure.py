@@ -25,6 +25,20 @@ _GREY = (0.299, 0.587, 0.114)
 _BINOMIAL = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
 
 
+def check_census_patch(patch: int) -> int:
+    """``patch`` as an int, or ValueError naming it (odd and >= 3)."""
+    if patch < 3 or patch % 2 == 0:
+        raise ValueError(f"census patch must be odd and >= 3, got {patch}")
+    return int(patch)
+
+
+def check_laplacian_levels(levels: int) -> int:
+    """``levels`` as an int, or ValueError naming it (>= 1)."""
+    if levels < 1:
+        raise ValueError(f"laplacian levels must be >= 1, got {levels}")
+    return int(levels)
+
+
 def _grey_255(images: tf.Tensor) -> tf.Tensor:
     images = tf.cast(images, tf.float32)
     return 255.0 * tf.reduce_sum(images * tf.constant(_GREY), axis=-1, keepdims=True)
@@ -32,8 +46,7 @@ def _grey_255(images: tf.Tensor) -> tf.Tensor:
 
 def ternary_transform(images: tf.Tensor, patch: int = 7) -> tf.Tensor:
     """``[B, H, W, patch**2]`` soft signs of each neighbour minus the centre (see the module)."""
-    if patch < 3 or patch % 2 == 0:
-        raise ValueError(f"census patch must be odd and >= 3, got {patch}")
+    check_census_patch(patch)
     grey = _grey_255(images)
     neighbours = tf.image.extract_patches(
         grey, [1, patch, patch, 1], [1, 1, 1, 1], [1, 1, 1, 1], padding="SAME"
@@ -61,8 +74,7 @@ def _blur(images: tf.Tensor) -> tf.Tensor:
 
 def laplacian_pyramid(images: tf.Tensor, levels: int) -> list[tf.Tensor]:
     """Band-pass levels, finest first, the last one the low-pass residual (``levels`` in all)."""
-    if levels < 1:
-        raise ValueError(f"laplacian levels must be >= 1, got {levels}")
+    check_laplacian_levels(levels)
     current = tf.cast(images, tf.float32)
     pyramid = []
     for _ in range(levels - 1):
@@ -87,9 +99,7 @@ class CensusLoss(keras.losses.Loss):
 
     def __init__(self, patch: int = 7, name: str = "census", **kwargs) -> None:
         super().__init__(name=name, **kwargs)
-        if patch < 3 or patch % 2 == 0:
-            raise ValueError(f"census patch must be odd and >= 3, got {patch}")
-        self.patch = int(patch)
+        self.patch = check_census_patch(patch)
 
     def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
         return census(y_true, y_pred, self.patch)
@@ -106,9 +116,7 @@ class LaplacianL1Loss(keras.losses.Loss):
 
     def __init__(self, levels: int = 5, name: str = "laplacian_l1", **kwargs) -> None:
         super().__init__(name=name, **kwargs)
-        if levels < 1:
-            raise ValueError(f"laplacian levels must be >= 1, got {levels}")
-        self.levels = int(levels)
+        self.levels = check_laplacian_levels(levels)
 
     def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
         return laplacian_l1(y_true, y_pred, self.levels)
