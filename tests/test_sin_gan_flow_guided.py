@@ -57,22 +57,6 @@ def test_untrained_generator_is_the_flow_models_warped_blend(fbnet_file):
     assert np.abs(blend - average).max() > 1e-2
 
 
-@pytest.mark.parametrize("coarse", [0, 1])
-def test_warp_only_path_equals_the_full_models_warps(fbnet_file, coarse):
-    source = keras.saving.load_model(fbnet_file, compile=False)
-    model = FBNet(**{**TINY_FBNET, "flow_coarse_levels": coarse})
-    inputs, _ = _triplets(2, 21)  # not a multiple of the padding: cropping is exercised
-    inputs["time"] = np.array([0.3, 0.8], np.float32)
-    model(inputs)
-    model.set_weights(source.get_weights())
-    aux = model.call_with_aux(inputs)
-    warped0, warped1 = model.warped_inputs(inputs)
-    assert warped0.shape == (2, 21, 21, 3)
-    np.testing.assert_allclose(warped0.numpy(), aux["warped0"].numpy(), atol=1e-6)
-    np.testing.assert_allclose(warped1.numpy(), aux["warped1"].numpy(), atol=1e-6)
-    assert np.abs(warped0.numpy() - inputs["frame0"]).max() > 1e-2  # the flow moved pixels
-
-
 def test_guide_loads_its_weights_and_is_frozen(fbnet_file):
     guide = FlowGuide(**_guide(fbnet_file))
     source = keras.saving.load_model(fbnet_file, compile=False)

@@ -230,18 +230,6 @@ class FBNet(keras.Model):
             outputs["flow_pyramid"] = [crop_to(f, size) for f, size in zip(flows, sizes)]
         return outputs
 
-    def warped_inputs(self, inputs: Mapping[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
-        """``(warped0, warped1)`` exactly as :meth:`call_with_aux` gives them, without the work
-        that only the fused frame needs (feature warps, fusion): features, flows, one image warp.
-        """
-        frame0, frame1, time = self._unpack(inputs)
-        images, original_hw = self._pad(tf.concat([frame0, frame1], axis=0))
-        finest = self.flow(self.features(images))[0]
-        t = tf.reshape(time, [-1, 1, 1, 1])
-        warped = self._warp_images(images, tf.concat([t, 1.0 - t], axis=0) * finest)
-        warped0, warped1 = tf.split(warped, 2, axis=0)
-        return crop_to(warped0, original_hw), crop_to(warped1, original_hw)
-
     # The stages of _interpolate, also timed one by one by fbnet.bench.stages.
 
     def _warp_features(

@@ -81,8 +81,8 @@ class FlowGuide(keras.layers.Layer):
         self.model.set_weights(source.get_weights())
 
     def call(self, inputs: Mapping[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
-        warped0, warped1 = self.model.warped_inputs(inputs)
-        return tf.stop_gradient(warped0), tf.stop_gradient(warped1)
+        aux = self.model.call_with_aux(inputs, training=False)
+        return tf.stop_gradient(aux["warped0"]), tf.stop_gradient(aux["warped1"])
 
     def get_config(self) -> dict:
         config = super().get_config()
