@@ -1,5 +1,12 @@
 """``make_dataset``: a batched ``tf.data.Dataset`` of ``(inputs, target)`` ready for Keras.
 
+The steps, each its own function: :func:`~data_pipeline.dataset_plan.plan_dataset` checks the
+request against the manifest; :func:`read_records` streams the shards;
+:func:`stream_batches` (training) or :func:`decoded_batches` (cache or evaluation) make batches
+of uint8 windows through the one per-window augmentation path,
+:func:`~data_pipeline.window_examples.window_example`; and
+:func:`~data_pipeline.window_examples.to_model_inputs` turns each batch into the model's inputs.
+
 Inputs and targets are float32 in [0, 1]:
 
 * ``input_mode="pair"``: ``inputs = {"frame0": [B, H, W, 3], "frame1": [B, H, W, 3],
@@ -36,51 +43,132 @@ negate the flipped component, a transposition swaps the components).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import tensorflow as tf
 
 from data_pipeline import teacher_flow as teacher
-from data_pipeline.augment import (
-    TIME,
-    batch_draws,
-    crop_offsets,
-    flip_transpose_batch,
-    maybe_reversed,
-    reverse_order,
-    window_draws,
+from data_pipeline.augment import batch_draws, window_draws
+from data_pipeline.dataset_plan import (
+    FULL_VERIFY_LIMIT,
+    INPUT_MODES,
+    TIME_MODES,
+    DatasetPlan,
+    plan_dataset,
 )
-from data_pipeline.manifest import read_manifest, shard_files
 from data_pipeline.tfrecord_format import parse_encoded
+from data_pipeline.window_examples import decode_frame, to_model_inputs, window_example
 
-INPUT_MODES = ("pair", "context")
-TIME_MODES = ("middle", "random")
+__all__ = [
+    "FULL_VERIFY_LIMIT",
+    "INPUT_MODES",
+    "TIME_MODES",
+    "decoded_batches",
+    "make_dataset",
+    "read_records",
+    "stream_batches",
+]
+
 AUTOTUNE = tf.data.AUTOTUNE
-FULL_VERIFY_LIMIT = 1 << 30  # "auto" verification checksums shards up to this total size
 # Shards are local files and records are large (hundreds of KB): unbuffered reads put each record
 # straight into its tensor, where a read buffer would add a copy of every byte.
 READ_BUFFER = 0
 
 
-def _crop_size(crop: int | tuple[int, int] | None, frame_hw: tuple[int, int]):
-    if crop is None:
-        return None
-    height, width = (crop, crop) if isinstance(crop, int) else tuple(crop)
-    if height < 1 or width < 1:
-        raise ValueError(f"crop must be positive, got {crop}")
-    if height > frame_hw[0] or width > frame_hw[1]:
-        raise ValueError(
-            f"crop {height}x{width} (HxW) is larger than the dataset's frames "
-            f"{frame_hw[0]}x{frame_hw[1]}"
+def read_records(plan: DatasetPlan, seed: int | None = None) -> tf.data.Dataset:
+    """The split's serialised windows: in shard order for evaluation; in training, shards in a
+    random order (reshuffled every pass) with records interleaved from up to 8 of them."""
+    files_ds = tf.data.Dataset.from_tensor_slices([str(p) for p in plan.files])
+    if not (plan.training and len(plan.files) > 1):
+        return tf.data.TFRecordDataset(files_ds, buffer_size=READ_BUFFER)
+    # Reading is cheap next to decoding, so a sequential interleave (no extra threads) keeps up.
+    files_ds = files_ds.shuffle(len(plan.files), seed=seed, reshuffle_each_iteration=True)
+    return files_ds.interleave(
+        lambda path: tf.data.TFRecordDataset(path, buffer_size=READ_BUFFER),
+        cycle_length=min(len(plan.files), 8),
+    )
+
+
+def _with_seeds(plan: DatasetPlan, ds: tf.data.Dataset, seed: int | None) -> tf.data.Dataset:
+    """Pair every element with its own stateless seed ``[2]`` (fixed in unseeded evaluation)."""
+    seeds = tf.data.Dataset.random(seed=seed if (plan.training or seed is not None) else 0)
+    return tf.data.Dataset.zip(ds, seeds.batch(2))
+
+
+def stream_batches(
+    plan: DatasetPlan,
+    records: tf.data.Dataset,
+    *,
+    shuffle_buffer: int,
+    seed: int | None,
+    parallel: dict,
+) -> tf.data.Dataset:
+    """Training without a cache: shuffle, repeat and batch the serialised windows, then parse
+    and draw once per batch and make each window with :func:`window_example` (which decodes
+    only the frames it uses)."""
+    batch_size = plan.batch_size
+
+    def from_records(serialised: tf.Tensor, seed_pair: tf.Tensor):
+        draws = tf.unstack(batch_draws(seed_pair, batch_size), num=batch_size)
+        parsed = parse_encoded(serialised, plan.k, frames=plan.stored)
+        columns = [tf.unstack(strings, num=batch_size) for strings in parsed]
+        flows = [None] * batch_size
+        if plan.teacher_flow:
+            stored = tf.io.parse_example(serialised, teacher.feature_spec())
+            per_key = {key: tf.unstack(value, num=batch_size) for key, value in stored.items()}
+            flows = [
+                (teacher.decode_stored({key: v[b] for key, v in per_key.items()}),
+                 per_key[teacher.SCALE_KEY][b])
+                for b in range(batch_size)
+            ]  # fmt: skip
+        windows = [
+            window_example(plan, strings, row, window_flows)
+            for strings, row, window_flows in zip(zip(*columns), draws, flows)
+        ]
+        frames = tuple(tf.stack(position) for position in zip(*(w[0] for w in windows)))
+        return (frames, *(tf.stack(field) for field in zip(*(w[1:] for w in windows))))
+
+    records = records.shuffle(shuffle_buffer, seed=seed)
+    if plan.repeat:
+        records = records.repeat()
+    records = records.batch(batch_size, drop_remainder=True)
+    return _with_seeds(plan, records, seed).map(from_records, **parallel)
+
+
+def decoded_batches(
+    plan: DatasetPlan,
+    records: tf.data.Dataset,
+    *,
+    cache: bool | str,
+    shuffle_buffer: int,
+    seed: int | None,
+    parallel: dict,
+) -> tf.data.Dataset:
+    """With a cache, or for evaluation: decode every stored frame once per record (kept by the
+    cache), then make each window with :func:`window_example` and batch them."""
+
+    def decode_record(record: tf.Tensor):
+        stack = tf.stack(
+            [decode_frame(plan, s) for s in parse_encoded(record, plan.k, frames=plan.stored)]
         )
-    return int(height), int(width)
+        if not plan.teacher_flow:
+            return stack
+        stored = tf.io.parse_single_example(record, teacher.feature_spec())
+        return stack, teacher.decode_stored(stored), stored[teacher.SCALE_KEY]
 
+    def from_decoded(decoded, seed_pair: tf.Tensor):
+        stack, *stored_flows = decoded if plan.teacher_flow else (decoded,)
+        items = tf.unstack(stack, num=len(plan.stored))
+        return window_example(plan, items, window_draws(seed_pair), tuple(stored_flows) or None)
 
-def _resolve_verify(verify: str, manifest: dict[str, Any], split: str) -> str:
-    if verify != "auto":
-        return verify
-    total = sum(shard["bytes"] for shard in manifest["splits"][split]["shards"])
-    return "full" if total <= FULL_VERIFY_LIMIT else "size"
+    decoded = records.map(decode_record, **parallel)
+    if cache:
+        decoded = decoded.cache("" if cache is True else str(cache))
+    if plan.training:
+        decoded = decoded.shuffle(shuffle_buffer, seed=seed)
+    if plan.repeat:
+        decoded = decoded.repeat()
+    examples = _with_seeds(plan, decoded, seed).map(from_decoded, **parallel)
+    return examples.batch(plan.batch_size, drop_remainder=plan.training, **parallel)
 
 
 def make_dataset(
@@ -117,200 +205,35 @@ def make_dataset(
         teacher_flow: add the stored teacher flows to the inputs (see the module docstring); a
             dataset built without them is refused.
     """
-    data_dir = Path(data_dir)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if input_mode not in INPUT_MODES:
-        raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {input_mode!r}")
-    if time_mode not in TIME_MODES:
-        raise ValueError(f"time_mode must be one of {TIME_MODES}, got {time_mode!r}")
-    manifest = read_manifest(data_dir)
-    k = int(manifest["window"])
-    if window is not None and window != k:
-        who = f"model {purpose}" if purpose else "the caller"
-        raise ValueError(
-            f"{who} needs {window}-frame windows but {data_dir} holds {k}-frame windows; build "
-            f"a dataset with `fbnet data build --window {window}`"
-        )
-    if k < 3:
-        raise ValueError(f"{data_dir} holds {k}-frame windows; at least 3 are needed")
-    if split not in manifest["splits"]:
-        raise ValueError(f"{data_dir} has no split {split!r}; it has {sorted(manifest['splits'])}")
-    if teacher_flow and teacher.manifest_settings(manifest) is None:
-        raise ValueError(
-            f"{data_dir} holds no teacher flows (teacher_flow={teacher_flow}); rebuild it with "
-            "`fbnet data build ... --teacher-flow dis`"
-        )
-    if teacher_flow and input_mode != "pair":
-        raise ValueError(f"teacher flows need input_mode 'pair', got {input_mode!r}")
-    files = shard_files(data_dir, manifest, split, verify=_resolve_verify(verify, manifest, split))
-    if manifest["splits"][split]["examples"] == 0 or not files:
-        raise ValueError(f"{data_dir} has no {split!r} windows (manifest: 0 examples)")
-    frame_hw = (int(manifest["frame_size"]["height"]), int(manifest["frame_size"]["width"]))
-    crop_hw = _crop_size(crop, frame_hw)
-    out_hw = crop_hw or frame_hw
-    rotate = training and out_hw[0] == out_hw[1]
-    repeat = training if repeat is None else repeat
-    mid = k // 2
-
-    # Frames decoded up front (for the cache and evaluation): only those any example can use.
-    full = input_mode == "context" or time_mode == "random"
-    stored = list(range(k)) if full else [0, mid, k - 1]
-    # Teacher flows used: the input pair's, plus the middle target's when the target is fixed.
-    flow_keys = teacher.INPUT_KEYS if time_mode == "middle" else teacher.INPUT_KEYS[:2]
-
-    def window_flows(stored_flows: tf.Tensor, scale, reverse, top, left) -> tf.Tensor:
-        """Stored uint16 flows ``[H, W, 8]`` -> float32 ``[h, w, 2 * len(flow_keys)]``, cropped
-        at ``(top, left)`` and swapped for a reversed window."""
-        stored_flows = tf.ensure_shape(stored_flows, [*frame_hw, 8])
-        flows = tf.slice(stored_flows, tf.stack([top, left, 0]), [*out_hw, 8])
-        flows = tf.where(reverse, teacher.reverse_flows(flows), flows)
-        return teacher.to_pixels(flows[..., : 2 * len(flow_keys)], scale)
-
-    def pick(draws: tf.Tensor | list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
-        """Target frame (index into the window) and its time; context mode uses the middle."""
-        if input_mode == "pair" and time_mode == "random":
-            i = tf.minimum(1 + tf.cast(draws[TIME] * (k - 2), tf.int32), k - 2)
-            return i, tf.cast(i, tf.float32) / float(k - 1)
-        return tf.constant(mid), tf.constant(0.5)
-
-    def select(items: list, target: tf.Tensor) -> list:
-        """The used ones of ``items`` (one per frame in ``stored``), in temporal order."""
-        if input_mode == "pair" and full:  # first, target, last
-            middle = tf.switch_case(target - 1, [lambda item=item: item for item in items[1:-1]])
-            return [items[0], middle, items[-1]]
-        return items
-
-    def decode(encoded: tf.Tensor) -> tf.Tensor:
-        return tf.ensure_shape(tf.io.decode_png(encoded, channels=3), [*frame_hw, 3])
-
-    def from_encoded(encoded: list[tf.Tensor], draws: tf.Tensor, flow_parsed=None):
-        """One training window from the PNG strings of ``stored`` and its draws ``[7]``: decode
-        just the frames it uses, in its order, and crop them (and its teacher flows)."""
-        scalars = tf.unstack(draws)  # one op for all the draws
-        target, time = pick(scalars)
-        reverse = reverse_order(scalars)
-        frames = [decode(s) for s in maybe_reversed(select(encoded, target), reverse)]
-        top, left = tf.constant(0), tf.constant(0)
-        if crop_hw is not None:
-            top, left = crop_offsets(frame_hw, out_hw, scalars)
-            begin = tf.stack([top, left, 0])
-            frames = [tf.slice(f, begin, [*out_hw, 3]) for f in frames]
-        flows = None
-        if flow_parsed is not None:
-            stored_flows = teacher.decode_stored(flow_parsed)
-            flows = window_flows(stored_flows, flow_parsed[teacher.SCALE_KEY], reverse, top, left)
-        return frames, tf.where(reverse, 1.0 - time, time), flows
-
-    def from_records(records: tf.Tensor, seed_pair: tf.Tensor):
-        """Training without cache: a batch of serialised windows -> uint8 frames per position,
-        times and draws ``[B, 7]``, parsed and drawn for the whole batch at once."""
-        draws = batch_draws(seed_pair, batch_size)
-        columns = [tf.unstack(s, num=batch_size) for s in parse_encoded(records, k, frames=stored)]
-        rows = tf.unstack(draws, num=batch_size)
-        parsed_flows = [None] * batch_size
-        if teacher_flow:
-            parsed = tf.io.parse_example(records, teacher.feature_spec())
-            per_key = {key: tf.unstack(value, num=batch_size) for key, value in parsed.items()}
-            parsed_flows = [{key: v[b] for key, v in per_key.items()} for b in range(batch_size)]
-        windows = [
-            from_encoded(list(strings), row, flows)
-            for strings, row, flows in zip(zip(*columns), rows, parsed_flows)
-        ]
-        frames = tuple(tf.stack(position) for position in zip(*(w[0] for w in windows)))
-        times = tf.stack([w[1] for w in windows])
-        if teacher_flow:
-            return frames, times, draws, tf.stack([w[2] for w in windows])
-        return frames, times, draws
-
-    def from_stack(decoded, seed_pair: tf.Tensor):
-        """From decoded frames ``stored`` [S, H, W, 3] (with teacher flows: and the stored
-        flows and their scale): one slice per used frame."""
-        stack, stored_flows, scale = decoded if teacher_flow else (decoded, None, None)
-        draws = window_draws(seed_pair)
-        target, time = pick(draws)
-        if input_mode == "pair" and full:
-            indices = tf.stack([0, target, k - 1])
-        else:
-            indices = tf.range(len(stored))  # ``stored`` holds exactly the used frames
-        reverse = tf.constant(False)
-        if training:
-            reverse = reverse_order(draws)
-            indices = tf.where(reverse, indices[::-1], indices)
-            time = tf.where(reverse, 1.0 - time, time)
-        top, left = (tf.constant(0), tf.constant(0))
-        if crop_hw is not None:
-            top, left = crop_offsets(frame_hw, out_hw, draws if training else None)
-        frames = tuple(
-            tf.slice(stack, [indices[j], top, left, 0], [1, *out_hw, 3])[0]
-            for j in range(len(stored) if input_mode == "context" else 3)
-        )
-        if teacher_flow:
-            return frames, time, draws, window_flows(stored_flows, scale, reverse, top, left)
-        return frames, time, draws
-
+    plan = plan_dataset(
+        data_dir,
+        split,
+        batch_size=batch_size,
+        crop=crop,
+        training=training,
+        input_mode=input_mode,
+        time_mode=time_mode,
+        window=window,
+        repeat=repeat,
+        purpose=purpose,
+        verify=verify,
+        teacher_flow=teacher_flow,
+    )
     options = tf.data.Options()
     options.deterministic = not training or seed is not None
     parallel = {"num_parallel_calls": AUTOTUNE, "deterministic": options.deterministic}
-    files_ds = tf.data.Dataset.from_tensor_slices([str(p) for p in files])
-    if training and len(files) > 1:
-        # Shards in random order, records interleaved from up to 8 of them. Reading is cheap next
-        # to decoding, so a sequential interleave (no extra threads) keeps up.
-        files_ds = files_ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-        records = files_ds.interleave(
-            lambda path: tf.data.TFRecordDataset(path, buffer_size=READ_BUFFER),
-            cycle_length=min(len(files), 8),
+    records = read_records(plan, seed)
+    if cache or not training:
+        batches = decoded_batches(
+            plan, records, cache=cache, shuffle_buffer=shuffle_buffer, seed=seed, parallel=parallel
         )
     else:
-        records = tf.data.TFRecordDataset(files_ds, buffer_size=READ_BUFFER)
-
-    def with_seeds(ds: tf.data.Dataset) -> tf.data.Dataset:
-        seeds = tf.data.Dataset.random(seed=seed if (training or seed is not None) else 0)
-        return tf.data.Dataset.zip(ds, seeds.batch(2))
-
-    def decode_record(record: tf.Tensor):
-        stack = tf.stack([decode(s) for s in parse_encoded(record, k, frames=stored)])
-        if not teacher_flow:
-            return stack
-        parsed = tf.io.parse_single_example(record, teacher.feature_spec())
-        return stack, teacher.decode_stored(parsed), parsed[teacher.SCALE_KEY]
-
-    if cache or not training:
-        decoded = records.map(decode_record, **parallel)
-        if cache:
-            decoded = decoded.cache("" if cache is True else str(cache))
-        if training:
-            decoded = decoded.shuffle(shuffle_buffer, seed=seed)
-        if repeat:
-            decoded = decoded.repeat()
-        examples = with_seeds(decoded).map(from_stack, **parallel)
-        batches = examples.batch(batch_size, drop_remainder=training, **parallel)
-    else:
-        records = records.shuffle(shuffle_buffer, seed=seed)
-        if repeat:
-            records = records.repeat()
-        records = records.batch(batch_size, drop_remainder=True)
-        batches = with_seeds(records).map(from_records, **parallel)
+        batches = stream_batches(
+            plan, records, shuffle_buffer=shuffle_buffer, seed=seed, parallel=parallel
+        )
 
     def to_model(frames: tuple[tf.Tensor, ...], time: tf.Tensor, draws: tf.Tensor, flows=None):
-        """uint8 batches -> augmented float32 in [0, 1], split into the model's inputs."""
-        if training:
-            frames = flip_transpose_batch(frames, draws, transpose=rotate)
-            if flows is not None:
-                flows = teacher.flip_transpose_flows(flows, draws, transpose=rotate)
-            floats = [tf.cast(f, tf.float32) * (1.0 / 255.0) for f in frames]
-        else:
-            # x / 255 in one pass over the data (cast-then-scale takes two outside XLA)
-            floats = [
-                tf.quantization.dequantize(tf.bitcast(f, tf.quint8), 0.0, 1.0, mode="MIN_COMBINED")
-                for f in frames
-            ]
-        if input_mode == "context":
-            return {"context": tf.stack(floats[:mid] + floats[mid + 1 :], axis=1)}, floats[mid]
-        inputs = {"frame0": floats[0], "frame1": floats[2], "time": time}
-        if flows is not None:
-            inputs.update({key: flows[..., 2 * i : 2 * i + 2] for i, key in enumerate(flow_keys)})
-        return inputs, floats[1]
+        return to_model_inputs(plan, frames, time, draws, flows)
 
     # In training the flips, transposition and float conversion fuse into one XLA pass.
     batches = batches.map(tf.function(to_model, jit_compile=training), **parallel)
