@@ -5,15 +5,21 @@ only the engine differs. The driver (this process) discovers the clips and plans
 exactly as ``build_dataset`` does, then cuts the clips into *work units* (a clip, or a range of
 window start frames of a long clip) and runs::
 
-    Create(units, keyed by bucket) -> GroupByKey -> ParDo(_WindowUnits)
-        decode, resize/crop, filters, split, PNG encode and serialise each kept window
-        (main output: records; tagged output "summary": one dict per unit)
-    records -> Map(_assign_shard, side input: all summaries) -> GroupByKey -> ParDo(_WriteShard)
+    Create(units, keyed by bucket) -> GroupByKey -> ParDo(WindowUnits)
+        decode, resize/crop, filters, split, PNG encode and serialise each kept window, and
+        append it (TFRecord-framed) to the unit's part file of its split in the staging folder
+        (output: one summary dict per unit, with the framed size of each of its records)
+    summaries -> ToList -> FlatMap(shard_pieces) -> Reshuffle -> Map(write_shard)
         deterministic sharding: a record's shard is its byte offset in the split (clips in
-        order, windows in frame order) // shard_bytes; each shard holds its records in that
-        order, so the records of a split read in the same order as the single-process build's
+        order, windows in frame order) // shard_bytes; each shard is written by copying its
+        byte ranges out of the part files, so the records of a split read in the same order as
+        the single-process build's
     summaries, shard list -> WriteToText (JSON lines)
 
+Only summaries and shard plans cross the pipeline's stages; the records (most of the bytes) go
+from a worker's encoder to its part file and from there to a shard, never through the runner's
+data plane, whose per-byte cost would otherwise exceed the encoding's. A retried unit rewrites
+its part files (each is written under a temporary name and renamed when complete).
 and finally reads the summaries and the shard list back, checks them (the first error of a unit,
 in clip order, is raised with its original type and message; frame sizes must agree across the
 dataset), and publishes the shards with :class:`data_pipeline.writer.StagedDataset` and the
@@ -23,19 +29,25 @@ so an interrupted or failed build leaves an existing dataset intact.
 Units are balanced over ``parallelism`` buckets (longest-processing-time first, splitting the
 longest clips while that shortens the longest bucket; skipping into a video decodes the skipped
 frames, which the cost model charges). Locally the pipeline runs on the DirectRunner in
-multi-processing mode with ``direct_num_workers = 2``; ``beam_options`` (Beam's own flags, e.g.
-``--runner=FlinkRunner``) replace that. Workers need only OpenCV, NumPy and ``google-crc32c``:
-records are serialised and framed here without TensorFlow (TensorFlow is imported by a worker only
-for teacher flows), which saves each worker the seconds of a TensorFlow import. ``out_dir`` must be
-a filesystem that the workers share with the driver.
+multi-threading mode with ``direct_num_workers = 2``: decoding, resizing and PNG encoding run in
+OpenCV with the GIL released, so two threads use both cores without the seconds each worker
+process spends starting and importing Beam (``--beam-option=--direct_running_mode=
+multi_processing`` is the process-based alternative). ``beam_options`` (Beam's own flags, e.g.
+``--runner=FlinkRunner``) replace those defaults. Workers need only OpenCV,
+NumPy and ``google-crc32c``: records are serialised and framed here without TensorFlow
+(TensorFlow is imported by a worker only for teacher flows), which saves each worker process the
+seconds of a TensorFlow import. ``out_dir`` must be a filesystem that the workers share with
+the driver.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import heapq
 import itertools
 import json
+import os
 import struct
 import time
 from collections import Counter
@@ -65,11 +77,14 @@ if TYPE_CHECKING:  # the driver's modules import TensorFlow; workers must not
 
 DEFAULT_OPTIONS = (
     "--runner=DirectRunner",
-    "--direct_running_mode=multi_processing",
+    "--direct_running_mode=multi_threading",
     "--direct_num_workers=2",
 )
-SKIP_COST = 0.4  # cost of decoding a skipped video frame, relative to processing one
+# Cost of decoding a skipped video frame, relative to processing (resizing, filtering, encoding)
+# one: reading is about 0.5 ms per frame at 640x480 against 15-20 ms for the rest.
+SKIP_COST = 0.1
 MIN_UNIT_FRAMES = 16
+COPY_CHUNK = 16 << 20  # bytes per read when copying part files into shards
 _ERRORS = {"ValueError": ValueError, "FileNotFoundError": FileNotFoundError, "OSError": OSError}
 
 
@@ -366,39 +381,102 @@ def process_unit(
     yield "summary", summary
 
 
-def _shard_keys(summaries: list[dict[str, Any]]) -> dict[tuple[str, int, int], int]:
-    """Byte offset in its split of each (split, order, start) unit."""
-    bases: dict[tuple[str, int, int], int] = {}
-    totals: Counter = Counter()
+def shard_pieces(summaries: list[dict[str, Any]], shard_bytes: int) -> list[dict[str, Any]]:
+    """Plan the shards from the units' summaries: per (split, shard), the byte ranges
+    ``[path, begin, end]`` of the part files that hold its records, in split order."""
+    shards: dict[tuple[str, int], dict[str, Any]] = {}
+    position: Counter = Counter()  # bytes of each split so far
     for summary in sorted(summaries, key=lambda s: (s["order"], s["start"])):
-        for split in SPLITS:
-            bases[(split, summary["order"], summary["start"])] = totals[split]
-            totals[split] += summary["bytes"].get(split, 0)
-    return bases
+        for split, part in sorted(summary.get("parts", {}).items()):
+            begin = 0
+            for size in part["sizes"]:
+                key = (split, position[split] // shard_bytes)
+                shard = shards.setdefault(key, {"split": split, "shard": key[1], "pieces": []})
+                pieces = shard["pieces"]
+                if pieces and pieces[-1][0] == part["path"] and pieces[-1][2] == begin:
+                    pieces[-1][2] += size
+                else:
+                    pieces.append([part["path"], begin, begin + size])
+                shard["examples"] = shard.get("examples", 0) + 1
+                begin += size
+                position[split] += size
+    return [shards[key] for key in sorted(shards)]
 
 
-def write_shard(
-    item: tuple[tuple[str, int], Iterable[tuple[int, int, bytes]]], folder: str
-) -> dict[str, Any]:
-    """Write one shard's records (in clip/frame order) to ``folder``; return what it holds."""
-    (split, shard), records = item
-    ordered = sorted(records, key=lambda r: (r[0], r[1]))
-    path = Path(folder) / f"{split}-{shard:05d}.beam"
-    with open(path, "wb") as handle:
-        for _, _, record in ordered:
-            handle.write(tfrecord_frame(record))
-    return {"split": split, "shard": shard, "path": str(path), "examples": len(ordered)}
+def _copy_range(source: Any, out: Any, begin: int, end: int, name: str) -> None:
+    """Append bytes ``begin .. end`` of the open file ``source`` to ``out`` (in the kernel
+    where the platform allows, else through a buffer)."""
+    position = begin
+    if hasattr(os, "copy_file_range"):
+        try:
+            while position < end:
+                copied = os.copy_file_range(
+                    source.fileno(), out.fileno(), min(end - position, COPY_CHUNK), position
+                )
+                if copied == 0:
+                    raise OSError(f"{name}: part file ends before byte {end}")
+                position += copied
+            return
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+    source.seek(position)
+    while position < end:
+        chunk = source.read(min(end - position, COPY_CHUNK))
+        if not chunk:
+            raise OSError(f"{name}: part file ends before byte {end}")
+        out.write(chunk)
+        position += len(chunk)
+
+
+def write_shard(plan: dict[str, Any], folder: str) -> dict[str, Any]:
+    """Write one planned shard to ``folder`` from its part-file ranges; return what it holds."""
+    path = Path(folder) / f"{plan['split']}-{plan['shard']:05d}.beam"
+    with open(path, "wb") as out:
+        for source, begin, end in plan["pieces"]:
+            with open(source, "rb") as handle:
+                _copy_range(handle, out, begin, end, source)
+    return {"split": plan["split"], "shard": plan["shard"], "path": str(path),
+            "examples": plan["examples"]}  # fmt: skip
+
+
+class _PartFiles:
+    """A unit's part files, one per split, written under temporary names until ``close``."""
+
+    def __init__(self, folder: Path, unit: WorkUnit) -> None:
+        self.folder = folder
+        self.stem = f"{unit.order:05d}-{unit.start:09d}"
+        self.handles: dict[str, Any] = {}
+        self.sizes: dict[str, list[int]] = {}
+
+    def path(self, split: str) -> Path:
+        return self.folder / f"{split}-{self.stem}.part"
+
+    def write(self, split: str, record: bytes) -> None:
+        if split not in self.handles:
+            self.handles[split] = open(self.path(split).with_suffix(".tmp"), "wb")
+            self.sizes[split] = []
+        framed = tfrecord_frame(record)
+        self.handles[split].write(framed)
+        self.sizes[split].append(len(framed))
+
+    def close(self) -> dict[str, Any]:
+        for split, handle in self.handles.items():
+            handle.close()
+            os.replace(self.path(split).with_suffix(".tmp"), self.path(split))
+        return {split: {"path": str(self.path(split)), "sizes": self.sizes[split]}
+                for split in self.handles}  # fmt: skip
 
 
 class WindowUnits(beam.DoFn):
-    """Decode, window, filter, split, encode and serialise the work units of one bucket.
+    """Decode, window, filter, split, encode and serialise the work units of one bucket,
+    writing the records to the units' part files in ``parts_dir``; output: one summary per unit
+    (with ``parts``: per split, the part file and the framed size of each record)."""
 
-    Main output: ``(split, (order, start, offset, record))``; tagged ``"summary"``: per unit.
-    """
-
-    def __init__(self, config: UnitConfig) -> None:
+    def __init__(self, config: UnitConfig, parts_dir: str) -> None:
         super().__init__()
         self.config = config
+        self.parts_dir = parts_dir
         self.estimator = None
 
     def setup(self) -> None:
@@ -407,57 +485,50 @@ class WindowUnits(beam.DoFn):
 
             self.estimator = FlowEstimator(TeacherFlowConfig(**self.config.teacher_flow))
 
-    def process(self, element: tuple[int, Iterable[WorkUnit]]) -> Iterator[Any]:
+    def process(self, element: tuple[int, Iterable[WorkUnit]]) -> Iterator[dict[str, Any]]:
         _, bucket_units = element
         for unit in bucket_units:
-            for kind, value in process_unit(unit, self.config, self.estimator):
-                if kind == "record":
-                    Metrics.counter("fbnet_build", f"windows_{value[0]}").inc()
-                    yield value
-                else:
+            parts = _PartFiles(Path(self.parts_dir), unit)
+            try:
+                for kind, value in process_unit(unit, self.config, self.estimator):
+                    if kind == "record":
+                        split, (_, _, _, record) = value
+                        parts.write(split, record)
+                        Metrics.counter("fbnet_build", f"windows_{split}").inc()
+                        continue
                     for reason, count in value["dropped"].items():
                         Metrics.counter("fbnet_build", f"dropped_{reason}").inc(count)
-                    yield beam.pvalue.TaggedOutput("summary", value)
-
-
-def _assign_shard(
-    item: tuple[str, tuple[int, int, int, bytes]],
-    bases: dict[tuple[str, int, int], int],
-    shard_bytes: int,
-) -> tuple[tuple[str, int], tuple[int, int, bytes]]:
-    """Key a record by (split, shard): its byte offset in the split // ``shard_bytes``."""
-    split, (order, start, offset, record) = item
-    position = bases[(split, order, start)] + offset
-    return (split, position // shard_bytes), (order, position, record)
+                    value["parts"] = parts.close()
+                    yield value
+            finally:
+                for handle in parts.handles.values():
+                    handle.close()
 
 
 def _pipeline(
     units: list[tuple[int, WorkUnit]], config: UnitConfig, staging: Path, options: Any
 ) -> beam.Pipeline:
-    shard_dir = staging / "beam-shards"
+    shard_dir, parts_dir = staging / "beam-shards", staging / "beam-parts"
     shard_dir.mkdir()
+    parts_dir.mkdir()
     pipeline = beam.Pipeline(options=options)
-    outputs = (
+    summaries = (
         pipeline
         | "Units" >> beam.Create(units)
         | "Balance" >> beam.GroupByKey()
-        | "Windows" >> beam.ParDo(WindowUnits(config)).with_outputs("summary", main="records")
-    )
-    bases = (
-        outputs.summary
-        | "AllSummaries" >> beam.combiners.ToList()
-        | "Offsets" >> beam.Map(_shard_keys)
+        | "Windows" >> beam.ParDo(WindowUnits(config, str(parts_dir)))
     )
     (
-        outputs.records
-        | "Shard" >> beam.Map(_assign_shard, beam.pvalue.AsSingleton(bases), config.shard_bytes)
-        | "GroupShards" >> beam.GroupByKey()
+        summaries
+        | "AllSummaries" >> beam.combiners.ToList()
+        | "ShardPlan" >> beam.FlatMap(shard_pieces, config.shard_bytes)
+        | "Spread" >> beam.Reshuffle()
         | "WriteShards" >> beam.Map(write_shard, str(shard_dir))
         | "ShardJson" >> beam.Map(json.dumps)
         | "ShardList" >> beam.io.WriteToText(str(staging / "beam-shard-list"), ".jsonl")
     )
     (
-        outputs.summary
+        summaries
         | "SummaryJson" >> beam.Map(json.dumps)
         | "Summaries" >> beam.io.WriteToText(str(staging / "beam-summaries"), ".jsonl")
     )
@@ -509,7 +580,7 @@ def build_dataset_beam(
     """Build the dataset of :func:`data_pipeline.build.build_dataset` on Apache Beam.
 
     ``beam_options``: Beam pipeline flags (``--runner=...`` and the runner's own); without a
-    ``--runner`` the DirectRunner runs in multi-processing mode on 2 workers. Returns the manifest.
+    ``--runner`` the DirectRunner runs in multi-threading mode on 2 workers. Returns the manifest.
     """
     from data_pipeline.build import BuildConfig, _plan_splits, _settings
     from data_pipeline.manifest import read_manifest
