@@ -123,9 +123,14 @@ def interpolate_file(
     try:
         with _progress_bar(total, config.progress) as bar:
             frames = prefetch(source, maxsize=config.queue_frames)
-            for frame in interpolate_stream(frames, runner, schedule, stats):
-                background.put(frame)
-                bar.update(1)
+            try:
+                for frame in interpolate_stream(frames, runner, schedule, stats):
+                    background.put(frame)
+                    bar.update(1)
+            except ValueError as error:  # too few frames, a frame of another size: name the input
+                if str(info.path) in str(error):
+                    raise
+                raise ValueError(f"{info.path}: {error}") from error
         background.close()
         written = writer.close()
         audio = False
