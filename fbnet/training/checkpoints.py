@@ -202,9 +202,13 @@ class CheckpointManager:
         )
         final = self.directory / record.file
         tmp = self.directory / f"{_TMP_PREFIX}{record.file}"
-        model.save(tmp)
-        _fsync_file(tmp)
-        os.replace(tmp, final)
+        try:
+            model.save(tmp)
+            _fsync_file(tmp)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk or an interrupt leaves no half-written file
+            raise
 
         self.records = [r for r in self.records if r.step != step] + [record]
         self.records.sort(key=lambda r: r.step)
