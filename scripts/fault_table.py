@@ -136,6 +136,11 @@ def small_disk(root: Path, size: int = DISK_BYTES) -> Iterator[tuple[Path, int |
             subprocess.run(["umount", str(folder)], capture_output=True)
 
 
+def names_disk(outcome: Outcome, disk: Path) -> bool:
+    """Whether a full-disk failure says where or what: the path on the disk, or the error."""
+    return any(text in outcome.output for text in (str(disk), "space", "too large"))
+
+
 def full_disk(limit: int | None, size: int) -> str:
     """The row's fault name: which stand-in for a full disk was used, and its size."""
     return f"full disk ({size >> 10} KiB {'file-size limit' if limit else 'tmpfs'})"
@@ -314,11 +319,7 @@ def build_rows(table: Table, inputs: dict[str, Path], runner: str) -> Path:
         out = disk / "dataset"
         full = build(inputs["video"], out, file_limit=limit)
         table.add(
-            name,
-            full_disk(limit, size),
-            full,
-            str(disk) in full.output or "space" in full.output or "too large" in full.output,
-            not looks_like_dataset(out),
+            name, full_disk(limit, size), full, names_disk(full, disk), not looks_like_dataset(out)
         )
     bad = [
         ("corrupt", "truncated/corrupt video"),
@@ -418,7 +419,7 @@ def train_rows(table: Table, dataset: Path) -> Path:
             "train.py",
             full_disk(limit, size),
             full,
-            str(disk) in full.output or "space" in full.output or "too large" in full.output,
+            names_disk(full, disk),
             all(_loads(p) for p in checkpoints),
         )
     shards = sorted(dataset.glob("train-*.tfrecord"))
@@ -512,13 +513,7 @@ def interpolate_rows(table: Table, inputs: dict[str, Path]) -> None:
     with small_disk(root, size := DISK_BYTES) as (disk, limit):
         out = disk / "out.avi"
         full = interpolate(inputs["video"], out, file_limit=limit)
-        table.add(
-            name,
-            full_disk(limit, size),
-            full,
-            str(disk) in full.output or "space" in full.output or "too large" in full.output,
-            not out.exists(),
-        )
+        table.add(name, full_disk(limit, size), full, names_disk(full, disk), not out.exists())
     cases = [
         ("corrupt", "truncated/corrupt video"),
         ("empty", "empty (0-byte) video"),
@@ -567,7 +562,7 @@ def export_rows(table: Table, checkpoint: Path) -> None:
             "export.py",
             full_disk(limit, size),
             full,
-            str(disk) in full.output or "space" in full.output or "too large" in full.output,
+            names_disk(full, disk),
             not versions(disk / "serving"),
         )
 
