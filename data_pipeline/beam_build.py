@@ -312,14 +312,13 @@ def _unit_frames(unit: WorkUnit, span: int) -> Iterator[Any]:
 def process_unit(
     unit: WorkUnit, config: UnitConfig, estimator: Any = None
 ) -> Iterator[tuple[str, Any]]:
-    """Yield ``("record", (split, (order, start, offset, record)))`` per kept window, then one
-    ``("summary", dict)``; an input error ends the unit with the error in its summary."""
+    """Yield ``("record", (split, record))`` per kept window, then one ``("summary", dict)``;
+    an input error ends the unit with the error in its summary."""
     from data_pipeline.images import encode_png, resize_and_crop
     from data_pipeline.windows import iter_windows
 
     dropped: Counter = Counter()
     examples: Counter = Counter()
-    offsets: Counter = Counter()  # bytes of the unit's records so far, per split
     shapes: dict[str, list[int] | None] = {"raw": None, "frame": None}
     seen = [0]
     summary: dict[str, Any] = {"order": unit.order, "clip_id": unit.clip.clip_id}
@@ -365,8 +364,7 @@ def process_unit(
             record = serialize_window_bytes(
                 item.encoded, [item.size] * config.window, unit.clip.clip_id, index, extra
             )
-            yield "record", (item.split, (unit.order, start, offsets[item.split], record))
-            offsets[item.split] += len(record) + 16
+            yield "record", (item.split, record)
             examples[item.split] += 1
     except (ValueError, OSError) as error:
         summary["error"] = {"type": type(error).__name__, "message": str(error)}
@@ -376,7 +374,6 @@ def process_unit(
         shape=shapes["frame"],
         dropped=dict(dropped),
         examples=dict(examples),
-        bytes=dict(offsets),
     )
     yield "summary", summary
 
@@ -492,7 +489,7 @@ class WindowUnits(beam.DoFn):
             try:
                 for kind, value in process_unit(unit, self.config, self.estimator):
                     if kind == "record":
-                        split, (_, _, _, record) = value
+                        split, record = value
                         parts.write(split, record)
                         Metrics.counter("fbnet_build", f"windows_{split}").inc()
                         continue
