@@ -147,18 +147,17 @@ def decoded_batches(
     cache), then make each window with :func:`window_example` and batch them."""
 
     def decode_record(record: tf.Tensor):
-        stack = tf.stack(
-            [decode_frame(plan, s) for s in parse_encoded(record, plan.k, frames=plan.stored)]
+        frames = tuple(
+            decode_frame(plan, s) for s in parse_encoded(record, plan.k, frames=plan.stored)
         )
         if not plan.teacher_flow:
-            return stack
+            return frames, ()
         stored = tf.io.parse_single_example(record, teacher.feature_spec())
-        return stack, teacher.decode_stored(stored), stored[teacher.SCALE_KEY]
+        return frames, (teacher.decode_stored(stored), stored[teacher.SCALE_KEY])
 
     def from_decoded(decoded, seed_pair: tf.Tensor):
-        stack, *stored_flows = decoded if plan.teacher_flow else (decoded,)
-        items = tf.unstack(stack, num=len(plan.stored))
-        return window_example(plan, items, window_draws(seed_pair), tuple(stored_flows) or None)
+        frames, stored_flows = decoded
+        return window_example(plan, frames, window_draws(seed_pair), stored_flows or None)
 
     decoded = records.map(decode_record, **parallel)
     if cache:
