@@ -252,11 +252,6 @@ def _warned(outcome: Outcome, path: Path) -> str:
     return "FAIL: truncated input accepted without a warning"
 
 
-def last_line(output: str) -> str:
-    lines = [line for line in output.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
 # ---------------------------------------------------------------------------------------------
 # The commands.
 
