@@ -306,7 +306,12 @@ def build_rows(table: Table, inputs: dict[str, Path], runner: str) -> Path:
     table.add(
         name, "none (baseline)", baseline, None, dataset_intact(dataset, manifest), "accepted"
     )
-    killed = build(inputs["video"], dataset, "--overwrite", kill_at=table.kill_point(baseline))
+    kill_at = table.kill_point(baseline)
+    for _ in range(4):  # a warm rerun can finish before a point drawn from the cold baseline
+        killed = build(inputs["video"], dataset, "--overwrite", kill_at=kill_at)
+        if killed.killed:
+            break
+        kill_at /= 2
     # Either the old dataset, untouched, or (killed after publishing) the complete new one.
     table.add(name, "kill -9 during --overwrite", killed, None, dataset_complete(dataset))
     manifest = (dataset / "manifest.json").read_text()
