@@ -4,10 +4,10 @@ Every input must hold the same window length and frame size, and the same teache
 (:mod:`data_pipeline.teacher_flow`: all without teacher flows, or all with the same method and
 encoding, which the merged manifest keeps under ``settings``). The shards go through the staged
 writer (:class:`data_pipeline.writer.StagedDataset`): hard-linked (copied when linking fails) into a
-hidden staging folder, renamed ``<split>-00000-of-000NN.tfrecord`` when all are in place,
-``manifest.json`` written last. The merged manifest lists every shard of every split, sums the drop
-counts and keeps each input's manifest under ``merged_from``. An output that already holds a dataset
-is refused unless ``overwrite``, and a failed merge leaves the old dataset intact.
+hidden staging folder and published as a new build's shards are (the manifest's atomic
+replacement is the commit point). The merged manifest lists every shard of every split, sums the
+drop counts and keeps each input's manifest under ``merged_from``. An output that already holds a
+dataset is refused unless ``overwrite``, and a failed merge leaves the old dataset intact.
 """
 
 from __future__ import annotations

@@ -1,15 +1,23 @@
 """Sharded, crash-safe TFRecord writing.
 
 A build writes into a hidden staging folder inside the output directory (``.building-*``), with
-shards under temporary names. ``StagedDataset.publish`` then removes a previous dataset (only when
-overwriting), renames each finished shard to ``<split>-00000-of-000NN.tfrecord`` and writes
-``manifest.json`` last. A build killed at any point leaves at most a hidden staging folder or
-shards without a manifest, never a directory that ``read_manifest`` accepts as finished.
+shards under temporary names. ``StagedDataset.publish`` checksums the finished shards there,
+renames them into the output directory under names no file of the previous dataset uses, and then
+replaces ``manifest.json`` atomically: that rename is the commit point. Only after it are the
+previous dataset's shards deleted. Shards are named ``<split>-00000-of-000NN.tfrecord``; when
+overwriting a dataset that uses those names, the new generation is named
+``<split>-00000-of-000NN.b.tfrecord`` (the next overwrite goes back to the plain names).
+
+A build killed at any point therefore leaves either the previous dataset, complete and still
+described by its manifest (plus, at most, a hidden staging folder and new shards that no manifest
+names, which the next build deletes), or the complete new one; never a manifest that describes
+missing or partial shards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -42,6 +50,25 @@ def check_output_dir(out_dir: Path, overwrite: bool) -> None:
             f"{out_dir} already holds a dataset ({found[0].name}, ...); pass --overwrite "
             "(overwrite=True) to replace it or choose another --out"
         )
+
+
+def _shard_name(split: str, number: int, count: int, generation: str) -> str:
+    return f"{split}-{number:05d}-of-{count:05d}{generation}.tfrecord"
+
+
+def _committed_files(out_dir: Path) -> set[str]:
+    """Names of the files (manifest and shards) the current manifest in ``out_dir`` commits to.
+
+    A missing or unreadable manifest commits to nothing: its shards are leftovers.
+    """
+    try:
+        manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+        names = {
+            str(entry["file"]) for split in manifest["splits"].values() for entry in split["shards"]
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+    return names | {MANIFEST_NAME}
 
 
 @contextlib.contextmanager
@@ -137,35 +164,48 @@ class StagedDataset:
         return sum(s.examples for s in writer.shards) if writer else 0
 
     def publish(self, manifest: dict[str, Any], splits: tuple[str, ...], overwrite: bool) -> Path:
-        """Finish the shards, replace any old dataset (if allowed), write the manifest last."""
+        """Finish the shards, commit them with the manifest, then delete the old dataset's files."""
         for writer in self._splits.values():
             writer.close()
         check_output_dir(self.out_dir, overwrite)
-        for old in existing_dataset(self.out_dir):
-            if old.name == MANIFEST_NAME:
-                old.unlink()  # first: an old manifest must never describe new shards
-        for old in existing_dataset(self.out_dir):
-            old.unlink()
+        staged = {
+            split: self._splits[split].shards if split in self._splits else [] for split in splits
+        }
+        checksums = {  # before anything in out_dir is touched
+            shard.path: (shard.path.stat().st_size, file_crc32(shard.path))
+            for shards in staged.values()
+            for shard in shards
+        }
+        previous = _committed_files(self.out_dir)
+        for stray in existing_dataset(self.out_dir):  # shards of an earlier interrupted build
+            if stray.name not in previous:
+                stray.unlink()
+        plain = {
+            _shard_name(split, number, len(shards), "")
+            for split, shards in staged.items()
+            for number in range(len(shards))
+        }
+        generation = ".b" if plain & previous else ""
         manifest = dict(manifest)
         manifest["splits"] = {}
-        for split in splits:
-            shards = self._splits[split].shards if split in self._splits else []
+        for split, shards in staged.items():
             entries = []
             for number, shard in enumerate(shards):
-                name = f"{split}-{number:05d}-of-{len(shards):05d}.tfrecord"
-                final = self.out_dir / name
-                os.replace(shard.path, final)
+                name = _shard_name(split, number, len(shards), generation)
+                size, crc = checksums[shard.path]
+                os.replace(shard.path, self.out_dir / name)
                 entries.append(
-                    {
-                        "file": name,
-                        "examples": shard.examples,
-                        "bytes": final.stat().st_size,
-                        "crc32": file_crc32(final),
-                    }
+                    {"file": name, "examples": shard.examples, "bytes": size, "crc32": crc}
                 )
             total = sum(entry["examples"] for entry in entries)
             manifest["splits"][split] = {"examples": total, "shards": entries}
-        path = write_manifest(self.out_dir, manifest)
+        path = write_manifest(self.out_dir, manifest)  # the commit point
+        published = {
+            entry["file"] for split in manifest["splits"].values() for entry in split["shards"]
+        }
+        for old in existing_dataset(self.out_dir):
+            if old.name != MANIFEST_NAME and old.name not in published:
+                old.unlink()
         self.discard()
         return path
 
