@@ -283,8 +283,22 @@ class Table:
             print(f"{command} / {fault}:\n{outcome.output[-2000:]}", file=sys.stderr)
         self.rows.append(row)
 
-    def kill_point(self, baseline: Outcome) -> float:
-        return self.rng.uniform(0.2, 0.9) * baseline.seconds
+    def killed_run(
+        self,
+        baseline: Outcome,
+        attempt: Callable[[float], Outcome],
+        reset: Callable[[], None] = lambda: None,
+    ) -> Outcome:
+        """``attempt(kill_at)`` with a kill point drawn from the baseline's duration. A warm
+        rerun can finish before it: then ``reset()`` and try again at half the point (4 tries)."""
+        kill_at = self.rng.uniform(0.2, 0.9) * baseline.seconds
+        for _ in range(4):
+            outcome = attempt(kill_at)
+            if outcome.killed:
+                break
+            reset()
+            kill_at /= 2
+        return outcome
 
 
 def build_rows(table: Table, inputs: dict[str, Path], runner: str) -> Path:
@@ -306,14 +320,13 @@ def build_rows(table: Table, inputs: dict[str, Path], runner: str) -> Path:
     table.add(
         name, "none (baseline)", baseline, None, dataset_intact(dataset, manifest), "accepted"
     )
-    kill_at = table.kill_point(baseline)
-    for _ in range(4):  # a warm rerun can finish before a point drawn from the cold baseline
-        killed = build(inputs["video"], dataset, "--overwrite", kill_at=kill_at)
-        if killed.killed:
-            break
-        kill_at /= 2
+    killed = table.killed_run(
+        baseline, lambda at: build(inputs["video"], dataset, "--overwrite", kill_at=at)
+    )
     # Either the old dataset, untouched, or (killed after publishing) the complete new one.
     table.add(name, "kill -9 during --overwrite", killed, None, dataset_complete(dataset))
+    if not dataset_complete(dataset):  # already a FAIL row; rebuild so the other rows can run
+        build(inputs["video"], dataset, "--overwrite")
     manifest = (dataset / "manifest.json").read_text()
     with small_disk(root, size := DISK_BYTES) as (disk, limit):
         out = disk / "dataset"
@@ -508,7 +521,11 @@ def interpolate_rows(table: Table, inputs: dict[str, Path]) -> None:
         raise RuntimeError(f"{name}: the clean run failed:\n{baseline.output}")
     table.add(name, "none (baseline)", baseline, None, target.exists(), "accepted")
     again = root / "killed.avi"
-    killed = interpolate(inputs["video"], again, kill_at=table.kill_point(baseline))
+    killed = table.killed_run(
+        baseline,
+        lambda at: interpolate(inputs["video"], again, kill_at=at),
+        reset=lambda: again.unlink(missing_ok=True),
+    )
     table.add(name, "kill -9", killed, None, not again.exists())
     with small_disk(root, size := DISK_BYTES) as (disk, limit):
         out = disk / "out.avi"
@@ -552,7 +569,7 @@ def export_rows(table: Table, checkpoint: Path) -> None:
         raise RuntimeError(f"export.py: the clean export failed:\n{baseline.output}")
     table.add("export.py", "none (baseline)", baseline, None, len(versions(base)) == 1, "accepted")
     before = {p.name for p in versions(base)}
-    killed = export(base, kill_at=table.kill_point(baseline))
+    killed = table.killed_run(baseline, lambda at: export(base, kill_at=at))
     after = versions(base)
     complete = all((p / "saved_model.pb").exists() for p in after)
     table.add("export.py", "kill -9", killed, None, before <= {p.name for p in after} and complete)
