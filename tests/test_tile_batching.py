@@ -45,11 +45,17 @@ def test_tile_batch_groups_calls_and_keeps_the_average_exactly(shared_stills_dir
     time = np.array([0.3, 0.6], np.float32)
     counting = CountingInterpolator(AverageInterpolator())
     one = TiledInterpolator(counting, tile=32, overlap=8).interpolate(frame0, frame1, time)
-    assert counting.batches == [2] * 12  # 3 x 4 tiles, one call each for both pairs
+    assert counting.batches == [1] * 24  # 3 x 4 tiles, one call per tile of each pair
     counting.batches.clear()
-    grouped = TiledInterpolator(counting, 32, 8, tile_batch=5).interpolate(frame0, frame1, time)
+    both = TiledInterpolator(counting, 32, 8, one_pair_per_call=False)
+    both_pairs = both.interpolate(frame0, frame1, time)
+    assert counting.batches == [2] * 12  # one call per tile, holding both pairs
+    counting.batches.clear()
+    grouped = TiledInterpolator(counting, 32, 8, tile_batch=5, one_pair_per_call=False)
+    grouped = grouped.interpolate(frame0, frame1, time)
     assert counting.batches == [10, 10, 4]
     np.testing.assert_allclose(grouped, one, atol=1e-6)
+    np.testing.assert_allclose(both_pairs, one, atol=1e-6)
     np.testing.assert_allclose(one, AverageInterpolator().interpolate(frame0, frame1, time), 1e-5)
     with pytest.raises(ValueError, match="got 0"):
         TiledInterpolator(counting, 32, 8, tile_batch=0)
@@ -67,5 +73,6 @@ def test_batched_tiles_match_tile_by_tile_with_the_shipped_fbnet(shared_stills_d
     frame0, frame1 = _real_pair(shared_stills_dir, 64, 96)
     time = np.array([0.5, 0.5], np.float32)
     one = TiledInterpolator(runner, tile=48, overlap=16).interpolate(frame0, frame1, time)
-    grouped = TiledInterpolator(runner, 48, 16, tile_batch=4).interpolate(frame0, frame1, time)
+    grouped = TiledInterpolator(runner, 48, 16, tile_batch=4, one_pair_per_call=False)
+    grouped = grouped.interpolate(frame0, frame1, time)
     assert np.abs(grouped - one).max() <= TOLERANCE

@@ -5,8 +5,9 @@ least ``overlap`` pixels, and all of one size so one traced graph serves them al
 overlap the two tiles' weights ramp linearly in opposite directions and sum to one, so the
 result moves smoothly from one tile's prediction to the other's; pixels near a tile border,
 where the model saw the least context, get the least weight. Weights are 1 at the frame border.
-``tile_batch`` tiles (of every pair in the batch) go through the model in one call; the result
-does not depend on it.
+``tile_batch`` tiles go through the model in one call, of one frame pair by default
+(``one_pair_per_call``: peak memory then depends on the tile size only, not on the schedule's
+batch size) or of every pair in the batch; the result depends on neither.
 """
 
 from __future__ import annotations
@@ -58,7 +59,12 @@ class TiledInterpolator:
     """Wraps any interpolator (see :mod:`fbnet.interpolate.runner`) to run it tile by tile."""
 
     def __init__(
-        self, inner, tile: int, overlap: int = DEFAULT_OVERLAP, tile_batch: int = 1
+        self,
+        inner,
+        tile: int,
+        overlap: int = DEFAULT_OVERLAP,
+        tile_batch: int = 1,
+        one_pair_per_call: bool = True,
     ) -> None:
         if tile < 2:
             raise ValueError(f"tile must be >= 2 pixels, got {tile}")
@@ -70,6 +76,7 @@ class TiledInterpolator:
         self.tile = tile
         self.overlap = overlap
         self.tile_batch = tile_batch
+        self.one_pair_per_call = one_pair_per_call
         self.name = f"{inner.name} (tiles {tile}px)"
 
     @property
@@ -84,6 +91,15 @@ class TiledInterpolator:
         cols = tile_starts(width, tile_w, overlap_w)
         if len(rows) == 1 and len(cols) == 1:
             return self.inner.interpolate(frame0, frame1, time)
+        if batch > 1 and self.one_pair_per_call:
+            # A model call then holds one pair's tiles, whatever the schedule's batch size,
+            # so peak memory follows the tile size alone.
+            time = np.broadcast_to(np.asarray(time, np.float32).reshape(-1), (batch,))
+            pairs = [
+                self.interpolate(frame0[i : i + 1], frame1[i : i + 1], time[i : i + 1])
+                for i in range(batch)
+            ]
+            return np.concatenate(pairs)
         total = np.zeros((batch, height, width, channels), np.float32)
         weight_sum = np.zeros((height, width, 1), np.float32)
         tiles = [
