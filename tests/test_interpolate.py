@@ -209,7 +209,8 @@ def test_tile_layout_covers_with_overlap_and_weights_sum_to_one():
         total[start : start + 256] += weight
     np.testing.assert_allclose(total, 1.0, atol=1e-5)
     assert auto_tile(1080, 1920, 2.2) is None
-    assert auto_tile(2160, 3840, 2.2) % 64 == 0
+    assert auto_tile(2160, 3840, 2.2) == 1024  # capped: the 2.2 MP budget alone gives 1472
+    assert auto_tile(2160, 3840, 0.5) == 704  # the largest multiple of 64 within 0.5 MP
 
 
 def test_tiles_reproduce_a_local_method_exactly():
