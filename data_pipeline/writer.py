@@ -17,7 +17,6 @@ missing or partial shards.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -28,7 +27,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from data_pipeline.manifest import MANIFEST_NAME, file_crc32, write_manifest
+from data_pipeline.manifest import MANIFEST_NAME, file_crc32, read_manifest, write_manifest
 
 
 def existing_dataset(out_dir: Path) -> list[Path]:
@@ -56,19 +55,21 @@ def _shard_name(split: str, number: int, count: int, generation: str) -> str:
     return f"{split}-{number:05d}-of-{count:05d}{generation}.tfrecord"
 
 
+def _shard_names(manifest: dict[str, Any]) -> set[str]:
+    return {
+        str(entry["file"]) for split in manifest["splits"].values() for entry in split["shards"]
+    }
+
+
 def _committed_files(out_dir: Path) -> set[str]:
     """Names of the files (manifest and shards) the current manifest in ``out_dir`` commits to.
 
     A missing or unreadable manifest commits to nothing: its shards are leftovers.
     """
     try:
-        manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
-        names = {
-            str(entry["file"]) for split in manifest["splits"].values() for entry in split["shards"]
-        }
+        return _shard_names(read_manifest(out_dir)) | {MANIFEST_NAME}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
-    return names | {MANIFEST_NAME}
 
 
 @contextlib.contextmanager
@@ -200,9 +201,7 @@ class StagedDataset:
             total = sum(entry["examples"] for entry in entries)
             manifest["splits"][split] = {"examples": total, "shards": entries}
         path = write_manifest(self.out_dir, manifest)  # the commit point
-        published = {
-            entry["file"] for split in manifest["splits"].values() for entry in split["shards"]
-        }
+        published = _shard_names(manifest)
         for old in existing_dataset(self.out_dir):
             if old.name != MANIFEST_NAME and old.name not in published:
                 old.unlink()
