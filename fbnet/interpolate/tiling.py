@@ -18,8 +18,8 @@ import numpy as np
 
 DEFAULT_OVERLAP = 64
 DEFAULT_MAX_MEGAPIXELS = 2.2  # 1920x1080 runs whole; 4K is tiled
-# Largest automatic tile: 4K through the shipped FBNet peaks at 3.6 GiB RSS with 1024 px tiles
-# (6.7 GiB with the 1472 px tiles the 2.2 MP budget alone would give).
+# Largest automatic tile: 4K through the shipped FBNet peaks at 3.5 GiB RSS with 1024 px tiles
+# (6.4 GiB with the 1472 px tiles the 2.2 MP budget alone would give).
 MAX_AUTO_TILE = 1024
 _TILE_STEP = 64
 
